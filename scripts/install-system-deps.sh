@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs beside Node and npm (root; a no-op when all are present).
+#   promtool/prometheus: metric-format and alert-rule tests, the end-to-end scrape test
+#   tini: the reaper benchmark's baseline
+set -euo pipefail
+packages=(prometheus tini)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

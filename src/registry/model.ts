@@ -1,0 +1,85 @@
+// The resolved registry: what SupervisorRegistry.xml means once profiles are merged, defaults
+// filled in, ${VAR}s expanded and paths made absolute (design.md §2). Everything downstream of
+// the registry folder works on these types only, never on XML.
+
+export type RestartPolicy = 'always' | 'on-failure' | 'never';
+export type OutputMode = 'json' | 'raw';
+
+export interface RestartSpec {
+  policy: RestartPolicy;
+  /** seconds before the first restart after a short run */
+  backoffInitial: number;
+  /** cap of the doubling backoff, seconds */
+  backoffMax: number;
+  /** a run at least this long (seconds) was stable: the next restart is immediate */
+  resetAfter: number;
+}
+
+interface CheckTiming {
+  /** seconds between checks */
+  interval: number;
+  /** seconds one check may take */
+  timeout: number;
+  /** failures in a row that count (liveness: a crash; readiness: not ready) */
+  failureThreshold: number;
+}
+
+export type CheckSpec =
+  | (CheckTiming & { type: 'http'; url: string })
+  | (CheckTiming & { type: 'tcp'; host: string; port: number })
+  | (CheckTiming & { type: 'exec'; command: string; args: string[] })
+  /** readiness only: the component writes a newline to this descriptor when it is ready (s6 style) */
+  | (CheckTiming & { type: 'fd'; fd: number });
+
+export type CheckType = CheckSpec['type'];
+
+export interface ServerSpec {
+  id: string;
+  description: string;
+  /** absolute path when the registry's command had a slash; a bare name is looked up in PATH */
+  command: string;
+  args: string[];
+  /** only the variables the registry sets; the supervisor's own environment is inherited beneath them */
+  env: Record<string, string>;
+  /** absolute */
+  workingDirectory: string;
+  user?: string;
+  startPriority: number;
+  /** seconds; with no readiness check the component is ready this long after start */
+  startDelay: number;
+  /** seconds between stopSignal and SIGKILL */
+  stopTimeout: number;
+  /** a signal name such as 'SIGTERM' */
+  stopSignal: NodeJS.Signals;
+  restart: RestartSpec;
+  readiness?: CheckSpec;
+  liveness?: CheckSpec;
+  critical: boolean;
+  output: OutputMode;
+}
+
+export interface RegistryConfig {
+  tcpport: number;
+  host: string;
+  /** absolute path of the optional file log, or undefined for stdout only */
+  log?: string;
+  /** absolute */
+  temp: string;
+  /** 1 warn, 2 info, 3 debug, 4 trace */
+  tracelevel: number;
+  /** seconds between resource-stats log records; 0 turns them off */
+  tracestatsinterval: number;
+  restartIntensity: { max: number; period: number };
+  /** seconds for the whole stop before everything is SIGKILLed */
+  shutdownTimeout: number;
+}
+
+export interface Registry {
+  /** absolute path of the file it came from ('' when built in memory, as in tini mode) */
+  file: string;
+  /** the install folder relative paths were resolved against */
+  home: string;
+  config: RegistryConfig;
+  /** in document order */
+  servers: ServerSpec[];
+}
