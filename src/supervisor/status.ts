@@ -1,0 +1,82 @@
+// What the rest of the program (HTTP, metrics, control API, CLI) may see of the supervisor.
+// The supervisor core produces these snapshots; nobody outside src/supervisor changes its state
+// except through the control methods of SupervisorControl.
+import type { EventEmitter } from 'node:events';
+
+export type ComponentState = 'stopped' | 'starting' | 'running' | 'backoff' | 'stopping' | 'fatal';
+export const componentStates: readonly ComponentState[] = [
+  'stopped',
+  'starting',
+  'running',
+  'backoff',
+  'stopping',
+  'fatal',
+];
+
+/** why a run ended (metric label of s7supervisor_component_exits_total) */
+export type ExitReason = 'exited' | 'signaled' | 'unhealthy' | 'stopped';
+export const exitReasons: readonly ExitReason[] = ['exited', 'signaled', 'unhealthy', 'stopped'];
+
+export interface LastExit {
+  /** the exit code, or 128+N when signal N ended it */
+  code: number;
+  signal?: NodeJS.Signals;
+  reason: ExitReason;
+  /** epoch ms */
+  at: number;
+}
+
+export interface ComponentStatus {
+  id: string;
+  description: string;
+  critical: boolean;
+  startPriority: number;
+  state: ComponentState;
+  /** pid of the main process, which is also its process group id; absent when not running */
+  pid?: number;
+  /** ready: readiness passed (or startDelay elapsed) and the state is `running` */
+  ready: boolean;
+  /** when not ready, why, for /readyz?verbose: 'starting', 'stopped by operator', 'readiness: ...' */
+  notReadyReason?: string;
+  /** epoch ms of the last spawn */
+  startedAt?: number;
+  restarts: number;
+  exits: Record<ExitReason, number>;
+  lastExit?: LastExit;
+  /** stopped by an operator: stays stopped until started again */
+  stoppedByOperator: boolean;
+}
+
+export type SupervisorPhase = 'starting' | 'running' | 'stopping' | 'stopped' | 'gave-up';
+
+export type CheckKind = 'readiness' | 'liveness';
+
+/** Events a SupervisorView emits, with their payloads. */
+export interface SupervisorEventMap {
+  /** a component changed state */
+  state: [status: ComponentStatus, previous: ComponentState];
+  /** one probe finished (for the check histogram and failure counter) */
+  check: [component: string, kind: CheckKind, ok: boolean, durationSeconds: number];
+  /** an orphan (not a component) was reaped */
+  reaped: [count: number];
+}
+
+export interface SupervisorView extends EventEmitter<SupervisorEventMap> {
+  components(): ComponentStatus[];
+  component(id: string): ComponentStatus | undefined;
+  readonly phase: SupervisorPhase;
+}
+
+export type ControlResult =
+  | { ok: true; message: string }
+  | { ok: false; status: 404 | 409 | 422; message: string };
+
+/** The operator's levers (control socket, token-guarded HTTP routes, CLI). */
+export interface SupervisorControl extends SupervisorView {
+  start(id: string): Promise<ControlResult>;
+  stop(id: string): Promise<ControlResult>;
+  /** no id: every component */
+  restart(id?: string): Promise<ControlResult>;
+  /** re-read the registry file; an invalid one changes nothing */
+  reload(): Promise<ControlResult>;
+}
