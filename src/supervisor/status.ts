@@ -57,8 +57,10 @@ export interface SupervisorEventMap {
   state: [status: ComponentStatus, previous: ComponentState];
   /** one probe finished (for the check histogram and failure counter) */
   check: [component: string, kind: CheckKind, ok: boolean, durationSeconds: number];
-  /** an orphan (not a component) was reaped */
+  /** orphans (not components) were reaped */
   reaped: [count: number];
+  /** a reload was attempted */
+  reload: [result: 'success' | 'failure', message: string];
 }
 
 export interface SupervisorView extends EventEmitter<SupervisorEventMap> {
