@@ -3,7 +3,8 @@
 // the registry folder works on these types only, never on XML.
 
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
-export type OutputMode = 'json' | 'raw';
+/** 'inherit' is not a registry value: tini mode gives the child the supervisor's own stdio */
+export type OutputMode = 'json' | 'raw' | 'inherit';
 
 export interface RestartSpec {
   policy: RestartPolicy;

@@ -1,0 +1,30 @@
+// Process groups: every component runs in its own, so one signal reaches all of its processes.
+
+/** Sends `signal` to every process of group `pgid`; false when the group no longer exists. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    // ESRCH: nobody left in the group. EPERM cannot happen for our own children.
+    return false;
+  }
+}
+
+/** true while any process (zombies included) is still in group `pgid` */
+export function groupExists(pgid: number): boolean {
+  return signalGroup(pgid, 0);
+}
+
+/**
+ * Resolves once group `pgid` is empty, polling briefly (the last members are usually already
+ * dying from a SIGKILL and only need to be reaped), or after `timeoutMs` regardless.
+ */
+export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (groupExists(pgid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return true;
+}

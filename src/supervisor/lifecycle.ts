@@ -1,0 +1,272 @@
+// The component lifecycle as a pure state machine, in the spirit of supervisord's process.py.
+// Every event returns the effects the impure runner (component.ts) must carry out; nothing
+// here touches a process, a timer or the clock, so every transition is unit-tested directly.
+//
+//            start                spawned            ready
+//   stopped ───────▶ starting ──────────────▶ (starting) ──────▶ running
+//      ▲                 │  ▲ backoff elapsed                     │
+//      │   exit (stop)   │  │                                     │ exit: restart by policy
+//      │◀── stopping ◀───┴──┼──── stop ───────────────────────────┤
+//      │                    └───────────── backoff ◀──────────────┘
+//      └── exit 0 / policy  fatal ◀── policy never, or cannot execute
+import type { RestartSpec } from '../registry/model.js';
+import type { ComponentState, ExitReason, LastExit } from './status.js';
+
+export type Effect =
+  /** start the process */
+  | { type: 'spawn' }
+  /** send the stop signal to the process group and arm the stop timer */
+  | { type: 'stop-group'; seconds: number }
+  /** SIGKILL whatever is left of the process group */
+  | { type: 'kill-group' }
+  /** begin readiness (check or startDelay) */
+  | { type: 'watch-readiness' }
+  /** begin liveness checks (the component just became ready) */
+  | { type: 'watch-liveness' }
+  /** end every check and readiness timer */
+  | { type: 'stop-checks' }
+  | { type: 'cancel-stop-timer' }
+  /** a restart by policy: the runner asks the supervisor (restart intensity), then waits delayMs */
+  | { type: 'restart'; delayMs: number }
+  | { type: 'cancel-backoff' };
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** exit code, or 128+N for signal N */
+  exitCode: number;
+}
+
+/** Why we asked the process to stop: decides what its exit means. */
+type StopIntent = 'stop' | 'restart' | 'unhealthy';
+
+export interface LifecycleOptions {
+  restart: RestartSpec;
+  stopTimeout: number;
+  /** [0, 1): jitter source; injected so tests are deterministic */
+  random?: () => number;
+}
+
+export class Lifecycle {
+  state: ComponentState = 'stopped';
+  ready = false;
+  notReadyReason: string | undefined = 'not started';
+  pid: number | undefined;
+  /** epoch ms of the last spawn */
+  startedAt: number | undefined;
+  restarts = 0;
+  exits: Record<ExitReason, number> = { exited: 0, signaled: 0, unhealthy: 0, stopped: 0 };
+  lastExit: LastExit | undefined;
+  stoppedByOperator = false;
+  /** short runs in a row: the exponent of the backoff */
+  private shortRuns = 0;
+  private stopIntent: StopIntent | undefined;
+  private readonly random: () => number;
+
+  constructor(private options: LifecycleOptions) {
+    this.random = options.random ?? Math.random;
+  }
+
+  /** new timing/restart settings (reload of an unchanged command); take effect from the next event */
+  updateOptions(options: LifecycleOptions): void {
+    this.options = { ...options, random: this.random };
+  }
+
+  /** The operator or the supervisor wants it running. */
+  start(byOperator = false): Effect[] {
+    if (byOperator) this.stoppedByOperator = false;
+    switch (this.state) {
+      case 'stopped':
+      case 'fatal':
+        this.shortRuns = 0;
+        return this.enterStarting(false);
+      case 'backoff':
+        return [{ type: 'cancel-backoff' }, ...this.enterStarting(true)];
+      case 'stopping':
+        // already on its way down: come back up once it is down
+        this.stopIntent = 'restart';
+        return [];
+      default:
+        return [];
+    }
+  }
+
+  /** The operator or shutdown wants it down (and to stay down). */
+  stop(byOperator = false): Effect[] {
+    if (byOperator) this.stoppedByOperator = true;
+    switch (this.state) {
+      case 'starting':
+      case 'running':
+        this.stopIntent = 'stop';
+        return this.enterStopping();
+      case 'stopping':
+        this.stopIntent = 'stop';
+        return [];
+      case 'backoff':
+        this.enterStopped('stopped by operator');
+        return [{ type: 'cancel-backoff' }];
+      default:
+        if (byOperator) this.notReadyReason = 'stopped by operator';
+        return [];
+    }
+  }
+
+  /** Operator restart: down, then up again (a stopped or fatal one is simply started). */
+  restart(): Effect[] {
+    this.stoppedByOperator = false;
+    switch (this.state) {
+      case 'starting':
+      case 'running':
+        this.stopIntent = 'restart';
+        return this.enterStopping();
+      case 'stopping':
+        this.stopIntent = 'restart';
+        return [];
+      default:
+        return this.start(true);
+    }
+  }
+
+  spawned(pid: number, now: number): Effect[] {
+    if (this.state !== 'starting') return [];
+    this.pid = pid;
+    this.startedAt = now;
+    this.notReadyReason = 'starting';
+    return [{ type: 'watch-readiness' }];
+  }
+
+  /** The command could not be executed at all (ENOENT, EACCES, unknown user...). */
+  spawnFailed(reason: string): Effect[] {
+    this.pid = undefined;
+    this.state = 'fatal';
+    this.ready = false;
+    this.notReadyReason = `cannot start: ${reason}`;
+    return [];
+  }
+
+  becameReady(): Effect[] {
+    if (this.state === 'starting') {
+      this.state = 'running';
+      this.ready = true;
+      this.notReadyReason = undefined;
+      return [{ type: 'watch-liveness' }];
+    }
+    if (this.state === 'running' && !this.ready) {
+      this.ready = true;
+      this.notReadyReason = undefined;
+    }
+    return [];
+  }
+
+  /** A ready component failed its readiness check: it stays up but stops counting as ready. */
+  becameNotReady(reason: string): Effect[] {
+    if (this.state === 'running') {
+      this.ready = false;
+      this.notReadyReason = reason;
+    }
+    return [];
+  }
+
+  /** Liveness failed failureThreshold times in a row: treat as a crash. */
+  unhealthy(): Effect[] {
+    if (this.state !== 'running' && this.state !== 'starting') return [];
+    this.stopIntent = 'unhealthy';
+    return this.enterStopping();
+  }
+
+  /** The stop timer ran out: no more asking. */
+  stopTimedOut(): Effect[] {
+    return this.state === 'stopping' ? [{ type: 'kill-group' }] : [];
+  }
+
+  /** The main process exited (already reaped). */
+  exited(exit: ProcessExit, now: number): Effect[] {
+    if (this.state !== 'starting' && this.state !== 'running' && this.state !== 'stopping') return [];
+    const wasStopping = this.state === 'stopping';
+    const intent = this.stopIntent;
+    this.stopIntent = undefined;
+    const reason: ExitReason =
+      wasStopping && intent !== 'unhealthy'
+        ? 'stopped'
+        : intent === 'unhealthy'
+          ? 'unhealthy'
+          : exit.signal
+            ? 'signaled'
+            : 'exited';
+    this.exits[reason] += 1;
+    this.lastExit = { code: exit.exitCode, reason, at: now, ...(exit.signal ? { signal: exit.signal } : {}) };
+    this.pid = undefined;
+    this.ready = false;
+    // Leftovers of its process group die with it, so a restart never meets a stale worker.
+    const effects: Effect[] = [{ type: 'stop-checks' }, { type: 'kill-group' }];
+    if (wasStopping) effects.push({ type: 'cancel-stop-timer' });
+
+    if (reason === 'stopped') {
+      if (intent === 'restart') {
+        this.shortRuns = 0;
+        return [...effects, ...this.enterStarting(true)];
+      }
+      this.enterStopped(this.stoppedByOperator ? 'stopped by operator' : 'stopped');
+      return effects;
+    }
+
+    const failed = reason !== 'exited' || exit.code !== 0;
+    const policy = this.options.restart.policy;
+    if (policy === 'never' || (policy === 'on-failure' && !failed)) {
+      if (failed) {
+        this.state = 'fatal';
+        this.notReadyReason = `exited with ${describeExit(exit)} (restart policy ${policy})`;
+      } else {
+        this.enterStopped(`exited with code 0 (restart policy ${policy})`);
+      }
+      return effects;
+    }
+
+    const ranFor = (now - (this.startedAt ?? now)) / 1000;
+    let delayMs = 0;
+    if (ranFor >= this.options.restart.resetAfter) {
+      this.shortRuns = 0;
+    } else {
+      const { backoffInitial, backoffMax } = this.options.restart;
+      const base = Math.min(backoffInitial * 2 ** this.shortRuns, backoffMax);
+      const jitter = 1 + (this.random() * 2 - 1) * 0.1;
+      delayMs = Math.round(base * jitter * 1000);
+      this.shortRuns += 1;
+    }
+    this.state = 'backoff';
+    this.notReadyReason = `restarting after ${describeExit(exit)}`;
+    return [...effects, { type: 'restart', delayMs }];
+  }
+
+  /** The backoff wait is over (or was zero): spawn again. */
+  backoffElapsed(): Effect[] {
+    if (this.state !== 'backoff') return [];
+    return this.enterStarting(true);
+  }
+
+  /** `isRestart`: a respawn by policy or operator restart, counted in `restarts` (a start from stopped is not) */
+  private enterStarting(isRestart: boolean): Effect[] {
+    this.state = 'starting';
+    this.ready = false;
+    this.notReadyReason = 'starting';
+    if (isRestart) this.restarts += 1;
+    return [{ type: 'spawn' }];
+  }
+
+  private enterStopping(): Effect[] {
+    this.state = 'stopping';
+    this.ready = false;
+    this.notReadyReason = 'stopping';
+    return [{ type: 'stop-checks' }, { type: 'stop-group', seconds: this.options.stopTimeout }];
+  }
+
+  private enterStopped(reason: string): void {
+    this.state = 'stopped';
+    this.ready = false;
+    this.notReadyReason = reason;
+  }
+}
+
+export function describeExit(exit: ProcessExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+}

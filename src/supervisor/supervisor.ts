@@ -1,0 +1,256 @@
+// The supervisor: starts priority groups in order, applies restart intensity, stops everything in
+// reverse order, and offers the status view and operator levers the edges (HTTP, control socket,
+// metrics) use. Per-component behaviour lives in component.ts and lifecycle.ts.
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import type { CheckOutcome, StartProbe } from '../health/check.js';
+import type { Registry, ServerSpec } from '../registry/model.js';
+import { type AttachOutput, Component } from './component.js';
+import { RestartIntensity } from './intensity.js';
+import type { ProcessExit } from './lifecycle.js';
+import { priorityGroups } from './ordering.js';
+import type {
+  ComponentState,
+  ComponentStatus,
+  ControlResult,
+  SupervisorControl,
+  SupervisorEventMap,
+  SupervisorPhase,
+} from './status.js';
+
+export interface SupervisorOptions {
+  registry: Registry;
+  logger: Logger;
+  attachOutput: AttachOutput;
+  startProbe?: StartProbe;
+  watchReadyFd?: (stream: Readable, onReady: () => void) => void;
+  /** re-reads the registry for reload(); throws the registry's own error when it is invalid */
+  loadRegistry?: () => Registry;
+  /** tini mode: the child also gets the supervisor's stdin */
+  inheritStdin?: boolean;
+  /** called when a component's main process exits (tini mode ends the supervisor with it) */
+  onComponentExit?: (component: Component, exit: ProcessExit) => void;
+}
+
+/** why run() returned: decides the exit code */
+export type Outcome = { kind: 'stopped' } | { kind: 'gave-up' };
+
+export class Supervisor extends EventEmitter<SupervisorEventMap> implements SupervisorControl {
+  private registry: Registry;
+  private readonly logger: Logger;
+  private readonly byId = new Map<string, Component>();
+  private intensity: RestartIntensity;
+  private currentPhase: SupervisorPhase = 'starting';
+  /** re-evaluated on every state change: how start ordering and shutdown wait */
+  private readonly waiters = new Set<() => void>();
+  private shutdownPromise: Promise<void> | undefined;
+  private resolveOutcome!: (outcome: Outcome) => void;
+  /** settles when the supervisor has stopped everything, for whatever reason */
+  readonly outcome: Promise<Outcome>;
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    this.registry = options.registry;
+    this.logger = options.logger;
+    const { max, period } = options.registry.config.restartIntensity;
+    this.intensity = new RestartIntensity(max, period);
+    this.outcome = new Promise((resolve) => {
+      this.resolveOutcome = resolve;
+    });
+    for (const spec of options.registry.servers) this.byId.set(spec.id, this.createComponent(spec));
+  }
+
+  get phase(): SupervisorPhase {
+    return this.currentPhase;
+  }
+
+  components(): ComponentStatus[] {
+    return this.list().map((c) => c.status());
+  }
+
+  component(id: string): ComponentStatus | undefined {
+    return this.byId.get(id)?.status();
+  }
+
+  /** Starts the priority groups in ascending order, each once the previous one is ready. */
+  async startAll(): Promise<void> {
+    this.logger.info(
+      { components: this.registry.servers.length, registry: this.registry.file || undefined },
+      'supervisor starting',
+    );
+    for (const group of priorityGroups(this.list())) {
+      if (this.currentPhase !== 'starting') return;
+      this.logger.info(
+        { priority: group.priority, components: group.members.map((c) => c.id) },
+        'starting priority group',
+      );
+      for (const component of group.members) component.start();
+      // The next group waits for this one to be ready; one that cannot come up (fatal, or
+      // exited for good) does not hold the rest back forever.
+      await this.waitFor(
+        () => this.currentPhase !== 'starting' || group.members.every((c) => c.status().ready || c.settled),
+      );
+      const notReady = group.members.filter((c) => !c.status().ready).map((c) => c.id);
+      if (notReady.length > 0 && this.currentPhase === 'starting')
+        this.logger.warn(
+          { priority: group.priority, components: notReady },
+          'priority group not fully ready: going on',
+        );
+    }
+    if (this.currentPhase === 'starting') {
+      this.currentPhase = 'running';
+      this.logger.info('all priority groups started');
+    }
+  }
+
+  /**
+   * Stops every component, groups in descending priority, bounded by shutdownTimeout (then
+   * SIGKILL for all). Idempotent: later calls share the first one.
+   */
+  shutdown(reason: string, gaveUp = false): Promise<void> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    this.currentPhase = gaveUp ? 'gave-up' : 'stopping';
+    this.notifyWaiters();
+    this.shutdownPromise = this.stopAll(reason).then(() => {
+      if (!gaveUp) this.currentPhase = 'stopped';
+      this.resolveOutcome(gaveUp ? { kind: 'gave-up' } : { kind: 'stopped' });
+    });
+    return this.shutdownPromise;
+  }
+
+  /** Second signal: no more asking. SIGKILL every group at once. */
+  killAll(): void {
+    for (const component of this.byId.values()) component.killNow();
+  }
+
+  /** SIGUSR1/SIGUSR2 (and everything in tini mode) go on to every component's process group. */
+  forwardSignal(signal: NodeJS.Signals): void {
+    for (const component of this.byId.values()) component.signal(signal);
+  }
+
+  // SupervisorControl ---------------------------------------------------------------------------
+
+  async start(id: string): Promise<ControlResult> {
+    return this.control(id, (c) => c.start(true), 'started');
+  }
+
+  async stop(id: string): Promise<ControlResult> {
+    return this.control(id, (c) => c.stop(true), 'stopped');
+  }
+
+  async restart(id?: string): Promise<ControlResult> {
+    if (id === undefined) {
+      for (const component of this.byId.values()) component.restart();
+      return { ok: true, message: 'restarting every component' };
+    }
+    return this.control(id, (c) => c.restart(), 'restarting');
+  }
+
+  async reload(): Promise<ControlResult> {
+    return { ok: false, status: 422, message: 'reload is not available yet' };
+  }
+
+  private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
+    const component = this.byId.get(id);
+    if (!component) return { ok: false, status: 404, message: `no component "${id}"` };
+    if (
+      this.currentPhase === 'stopping' ||
+      this.currentPhase === 'gave-up' ||
+      this.currentPhase === 'stopped'
+    )
+      return { ok: false, status: 409, message: 'the supervisor is shutting down' };
+    act(component);
+    this.logger.info({ component: id }, `operator: ${verb}`);
+    return { ok: true, message: `${id} ${verb}` };
+  }
+
+  private async stopAll(reason: string): Promise<void> {
+    const { shutdownTimeout } = this.registry.config;
+    this.logger.info({ reason, shutdownTimeout }, 'shutting down');
+    const deadline = setTimeout(() => {
+      this.logger.warn(
+        { shutdownTimeout },
+        `shutdown took longer than ${shutdownTimeout}s: SIGKILL to every component`,
+      );
+      this.killAll();
+    }, shutdownTimeout * 1000);
+    try {
+      for (const group of priorityGroups(this.list()).reverse()) {
+        const running = group.members.filter((c) => !c.settled);
+        if (running.length === 0) continue;
+        this.logger.info(
+          { priority: group.priority, components: running.map((c) => c.id) },
+          'stopping priority group',
+        );
+        for (const component of running) component.stop();
+        await this.waitFor(() => running.every((c) => c.settled));
+      }
+    } finally {
+      clearTimeout(deadline);
+    }
+    this.logger.info('every component stopped');
+  }
+
+  private list(): Component[] {
+    return [...this.byId.values()];
+  }
+
+  private createComponent(spec: ServerSpec): Component {
+    return new Component(spec, {
+      logger: this.logger,
+      attachOutput: this.options.attachOutput,
+      ...(this.options.startProbe ? { startProbe: this.options.startProbe } : {}),
+      ...(this.options.watchReadyFd ? { watchReadyFd: this.options.watchReadyFd } : {}),
+      ...(this.options.inheritStdin ? { inheritStdin: true } : {}),
+      allowRestart: (component) => this.allowRestart(component),
+      onStateChange: (component, previous) => this.onStateChange(component, previous),
+      onCheck: (component, kind, outcome: CheckOutcome) =>
+        this.emit('check', component.id, kind, outcome.ok, outcome.durationSeconds),
+      ...(this.options.onComponentExit ? { onExit: this.options.onComponentExit } : {}),
+    });
+  }
+
+  private allowRestart(component: Component): boolean {
+    if (
+      this.currentPhase === 'stopping' ||
+      this.currentPhase === 'gave-up' ||
+      this.currentPhase === 'stopped'
+    ) {
+      component.stop();
+      return false;
+    }
+    if (this.intensity.allow(Date.now())) return true;
+    const { max, period } = this.registry.config.restartIntensity;
+    this.logger.error(
+      { component: component.id, max, period },
+      `restart intensity exceeded (more than ${max} restarts in ${period}s): giving up`,
+    );
+    component.stop();
+    void this.shutdown('restart intensity exceeded', true);
+    return false;
+  }
+
+  private onStateChange(component: Component, previous: ComponentState): void {
+    const status = component.status();
+    this.logger.debug({ component: component.id, from: previous, to: status.state }, 'state change');
+    this.emit('state', status, previous);
+    this.notifyWaiters();
+  }
+
+  private waitFor(condition: () => boolean): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!condition()) return;
+        this.waiters.delete(check);
+        resolve();
+      };
+      this.waiters.add(check);
+    });
+  }
+
+  private notifyWaiters(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
