@@ -35,6 +35,11 @@ export interface ComponentDeps {
   onExit?(component: Component, exit: ProcessExit): void;
   /** tini mode hands the child the supervisor's stdin too */
   inheritStdin?: boolean;
+  /**
+   * tini mode: leftovers of the group get SIGTERM and this long to go before SIGKILL. Otherwise
+   * they get SIGKILL at once (design.md §3: the group dies with its main process).
+   */
+  leftoverGraceMs?: number;
 }
 
 /** How long to wait for a dead component's leftover processes to vanish before going on anyway. */
@@ -110,6 +115,7 @@ export class Component {
       exits: { ...l.exits },
       ...(l.lastExit ? { lastExit: { ...l.lastExit } } : {}),
       stoppedByOperator: l.stoppedByOperator,
+      ...(l.startError ? { startError: { ...l.startError } } : {}),
     };
   }
 
@@ -181,7 +187,7 @@ export class Component {
     if (spec.user !== undefined) {
       ids = lookupUser(spec.user);
       if (!ids) {
-        this.failSpawn(`user "${spec.user}" does not exist`);
+        this.failSpawn(`user "${spec.user}" does not exist`, 'EUSER');
         return;
       }
     }
@@ -214,14 +220,15 @@ export class Component {
         ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
       }) as unknown as ChildProcess;
     } catch (error) {
-      this.failSpawn(error instanceof Error ? error.message : String(error));
+      const code = (error as NodeJS.ErrnoException).code;
+      this.failSpawn(error instanceof Error ? error.message : String(error), code);
       return;
     }
     const pid = child.pid;
     if (pid === undefined) {
       // execa reports ENOENT/EACCES asynchronously through its result
-      (child as unknown as Promise<{ originalMessage?: string; message: string }>).then(
-        (result) => this.failSpawn(result.originalMessage || result.message),
+      (child as unknown as Promise<{ originalMessage?: string; message: string; code?: string }>).then(
+        (result) => this.failSpawn(result.originalMessage || result.message, result.code),
         (error: unknown) => this.failSpawn(String(error)),
       );
       return;
@@ -261,12 +268,12 @@ export class Component {
     }
   }
 
-  private failSpawn(reason: string): void {
+  private failSpawn(reason: string, code?: string): void {
     this.deps.logger.error(
       { component: this.id, command: this.spec.command, reason },
       `cannot start component: ${reason}`,
     );
-    this.apply(() => this.lifecycle.spawnFailed(reason));
+    this.apply(() => this.lifecycle.spawnFailed(reason, code));
   }
 
   private async onProcessExit(
@@ -281,6 +288,13 @@ export class Component {
     };
     // Leftovers of the group die with the main process, before anything else happens, so a
     // restart never meets a stale worker holding the port.
+    const grace = this.deps.leftoverGraceMs;
+    if (grace !== undefined && signalGroup(pid, 'SIGTERM') && !(await waitGroupGone(pid, grace))) {
+      this.deps.logger.warn(
+        { component: this.id, graceMs: grace },
+        'leftover processes ignored SIGTERM: SIGKILL',
+      );
+    }
     if (signalGroup(pid, 'SIGKILL')) await waitGroupGone(pid, LEFTOVER_GRACE_MS);
     this.child = undefined;
     const level = this.lifecycle.state === 'stopping' ? 'info' : 'warn';

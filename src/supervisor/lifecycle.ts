@@ -58,6 +58,8 @@ export class Lifecycle {
   exits: Record<ExitReason, number> = { exited: 0, signaled: 0, unhealthy: 0, stopped: 0 };
   lastExit: LastExit | undefined;
   stoppedByOperator = false;
+  /** why the last spawn failed, e.g. { code: 'ENOENT' } */
+  startError: { code?: string; message: string } | undefined;
   /** short runs in a row: the exponent of the backoff */
   private shortRuns = 0;
   private stopIntent: StopIntent | undefined;
@@ -129,6 +131,7 @@ export class Lifecycle {
 
   spawned(pid: number, now: number): Effect[] {
     if (this.state !== 'starting') return [];
+    this.startError = undefined;
     this.pid = pid;
     this.startedAt = now;
     this.notReadyReason = 'starting';
@@ -136,7 +139,8 @@ export class Lifecycle {
   }
 
   /** The command could not be executed at all (ENOENT, EACCES, unknown user...). */
-  spawnFailed(reason: string): Effect[] {
+  spawnFailed(reason: string, code?: string): Effect[] {
+    this.startError = { message: reason, ...(code ? { code } : {}) };
     this.pid = undefined;
     this.state = 'fatal';
     this.ready = false;

@@ -45,6 +45,8 @@ export interface ComponentStatus {
   lastExit?: LastExit;
   /** stopped by an operator: stays stopped until started again */
   stoppedByOperator: boolean;
+  /** why the last spawn failed (command not found, not executable, unknown user) */
+  startError?: { code?: string; message: string };
 }
 
 export type SupervisorPhase = 'starting' | 'running' | 'stopping' | 'stopped' | 'gave-up';

@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   loadRegistry?: () => Registry;
   /** tini mode: the child also gets the supervisor's stdin */
   inheritStdin?: boolean;
+  /** tini mode: see ComponentDeps.leftoverGraceMs */
+  leftoverGraceMs?: number;
   /** called when a component's main process exits (tini mode ends the supervisor with it) */
   onComponentExit?: (component: Component, exit: ProcessExit) => void;
 }
@@ -45,6 +47,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   /** re-evaluated on every state change: how start ordering and shutdown wait */
   private readonly waiters = new Set<() => void>();
   private shutdownPromise: Promise<void> | undefined;
+  /** tini mode after a forwarded TERM/INT: whatever exits now stays down */
+  private restartsDisabled = false;
   private resolveOutcome!: (outcome: Outcome) => void;
   /** settles when the supervisor has stopped everything, for whatever reason */
   readonly outcome: Promise<Outcome>;
@@ -122,6 +126,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   /** Second signal: no more asking. SIGKILL every group at once. */
   killAll(): void {
     for (const component of this.byId.values()) component.killNow();
+  }
+
+  /** From now on a component that exits is not restarted (tini mode, after a forwarded TERM/INT). */
+  disableRestarts(): void {
+    this.restartsDisabled = true;
   }
 
   /** SIGUSR1/SIGUSR2 (and everything in tini mode) go on to every component's process group. */
@@ -203,6 +212,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       ...(this.options.startProbe ? { startProbe: this.options.startProbe } : {}),
       ...(this.options.watchReadyFd ? { watchReadyFd: this.options.watchReadyFd } : {}),
       ...(this.options.inheritStdin ? { inheritStdin: true } : {}),
+      ...(this.options.leftoverGraceMs !== undefined
+        ? { leftoverGraceMs: this.options.leftoverGraceMs }
+        : {}),
       allowRestart: (component) => this.allowRestart(component),
       onStateChange: (component, previous) => this.onStateChange(component, previous),
       onCheck: (component, kind, outcome: CheckOutcome) =>
