@@ -47,7 +47,6 @@ const LEFTOVER_GRACE_MS = 2000;
 
 export class Component {
   readonly lifecycle: Lifecycle;
-  private child: ChildProcess | undefined;
   /** process group of the current (or last) run: outlives `lifecycle.pid` until the group is gone */
   private pgid: number | undefined;
   private stopTimer: NodeJS.Timeout | undefined;
@@ -235,7 +234,6 @@ export class Component {
     }
     // the result promise would otherwise report a rejection nobody awaits
     (child as unknown as Promise<unknown>).catch(() => {});
-    this.child = child;
     this.pgid = pid;
     if (captured) {
       if (child.stdout)
@@ -296,7 +294,6 @@ export class Component {
       );
     }
     if (signalGroup(pid, 'SIGKILL')) await waitGroupGone(pid, LEFTOVER_GRACE_MS);
-    this.child = undefined;
     const level = this.lifecycle.state === 'stopping' ? 'info' : 'warn';
     this.deps.logger[level](
       { component: this.id, pid, code, signal },

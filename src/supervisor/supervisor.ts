@@ -164,6 +164,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     const component = this.byId.get(id);
     if (!component) return { ok: false, status: 404, message: `no component "${id}"` };
     if (
+      this.restartsDisabled ||
       this.currentPhase === 'stopping' ||
       this.currentPhase === 'gave-up' ||
       this.currentPhase === 'stopped'
