@@ -1,0 +1,186 @@
+// One probe of each kind, as Kubernetes does them: http (200-399), tcp (connect), exec (exit 0).
+// Each is bounded by an AbortSignal and never blocks the event loop; the scheduler (schedule.ts)
+// decides when they run.
+import type { ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { signalGroup } from '../process/group.js';
+import { spawnChild } from '../process/spawn.js';
+
+export interface ProbeResult {
+  ok: boolean;
+  reason?: string;
+}
+
+/** Kubernetes reads at most this much of a probe's response body; so do we, then hang up. */
+const MAX_BODY_BYTES = 10 * 1024;
+/** what an exec probe's failure message quotes of its output */
+const MAX_OUTPUT_CHARS = 200;
+
+/**
+ * GET `url`; success on a status from 200 to 399. Redirects are not followed (a 3xx is already a
+ * success). Every probe uses a fresh connection that is closed afterwards (no keep-alive agent,
+ * so a probe every second never piles up sockets). https certificates are not verified, as with
+ * Kubernetes' httpGet probes: the check is about the component being up, not about its identity.
+ */
+export function probeHttp(url: string, signal: AbortSignal, userAgent: string): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      resolve({ ok: false, reason: `invalid URL ${url}` });
+      return;
+    }
+    const client = parsed.protocol === 'https:' ? https : http;
+    let status: number | undefined;
+    let settled = false;
+    const settle = (result: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
+    const fromStatus = (code: number): ProbeResult =>
+      code >= 200 && code < 400 ? { ok: true } : { ok: false, reason: `HTTP ${code}` };
+    const request = client.request(parsed, {
+      method: 'GET',
+      agent: false,
+      signal,
+      headers: { 'User-Agent': userAgent, Accept: '*/*', Connection: 'close' },
+      ...(parsed.protocol === 'https:' ? { rejectUnauthorized: false } : {}),
+    });
+    request.on('response', (response) => {
+      status = response.statusCode ?? 0;
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > MAX_BODY_BYTES) {
+          settle(fromStatus(status ?? 0));
+          request.destroy();
+        }
+      });
+      response.on('end', () => settle(fromStatus(status ?? 0)));
+      // a body cut short after a good status line still answered the question
+      response.on('error', () => settle(fromStatus(status ?? 0)));
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (status !== undefined) settle(fromStatus(status));
+      else settle({ ok: false, reason: describeError(error, signal) });
+    });
+    request.end();
+  });
+}
+
+/** Opens a TCP connection to host:port; success once it is established. */
+export function probeTcp(host: string, port: number, signal: AbortSignal): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const finish = (result: ProbeResult) => {
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(result);
+    };
+    const onAbort = () => finish({ ok: false, reason: describeError(undefined, signal) });
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('connect', () => finish({ ok: true }));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      finish({ ok: false, reason: describeError(error, signal) }),
+    );
+  });
+}
+
+/**
+ * Runs `command args` in its own process group; success on exit 0. When the signal aborts (the
+ * timeout), the whole group is SIGKILLed. Whatever the command left behind in its group is killed
+ * once it exits, so probes cannot accumulate stray processes.
+ */
+export function probeExec(
+  command: string,
+  args: readonly string[],
+  signal: AbortSignal,
+): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let child: ChildProcess;
+    try {
+      child = spawnChild(command, args, {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        buffer: false,
+        reject: false,
+        cleanup: false,
+        encoding: 'buffer',
+      }) as unknown as ChildProcess;
+    } catch (error) {
+      resolve({ ok: false, reason: `cannot run ${command}: ${(error as Error).message}` });
+      return;
+    }
+    // execa reports spawn failures (ENOENT, EACCES) through its promise, not by throwing
+    const result = child as unknown as Promise<{ failed: boolean; originalMessage?: string; code?: string }>;
+    const pid = child.pid;
+    if (pid === undefined) {
+      result.then(
+        (r) =>
+          resolve({ ok: false, reason: `cannot run ${command}: ${r.originalMessage ?? r.code ?? 'failed'}` }),
+        (error: unknown) => resolve({ ok: false, reason: `cannot run ${command}: ${String(error)}` }),
+      );
+      return;
+    }
+    result.catch(() => {});
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      if (output.length < MAX_OUTPUT_CHARS) output += chunk.toString('utf8');
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    let timedOut = false;
+    const onAbort = () => {
+      timedOut = true;
+      signalGroup(pid, 'SIGKILL');
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    child.once('exit', (code, exitSignal) => {
+      signal.removeEventListener('abort', onAbort);
+      // leftovers (a backgrounded grandchild holding our pipes) go with it
+      signalGroup(pid, 'SIGKILL');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      if (timedOut) {
+        resolve({ ok: false, reason: describeError(undefined, signal) });
+        return;
+      }
+      if (code === 0) {
+        resolve({ ok: true });
+        return;
+      }
+      const what = exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`;
+      const said = firstLine(output);
+      resolve({ ok: false, reason: said ? `${what}: ${said}` : what });
+    });
+  });
+}
+
+function firstLine(text: string): string {
+  const line = text.trim().split('\n')[0] ?? '';
+  return line.length > MAX_OUTPUT_CHARS ? `${line.slice(0, MAX_OUTPUT_CHARS)}…` : line;
+}
+
+function describeError(error: NodeJS.ErrnoException | undefined, signal: AbortSignal): string {
+  if (signal.aborted) {
+    const cause: unknown = signal.reason;
+    if (cause instanceof Error && cause.name === 'TimeoutError') return cause.message;
+    if (typeof cause === 'string') return cause;
+    return 'aborted';
+  }
+  if (!error) return 'failed';
+  const code = error.code;
+  if (code === 'ECONNREFUSED') return 'connect ECONNREFUSED';
+  if (code === 'ECONNRESET') return 'connection reset';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve host (${code})`;
+  return code ? `${code}: ${error.message}` : error.message;
+}
