@@ -1,5 +1,162 @@
+// `s7supervisor run`: wires the edges (registry, logs, reaper, HTTP, signals) around the
+// supervision core and turns how it ended into the exit code of design.md §1.
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { startProbe, watchReadyFd } from '../health/index.js';
+import { createHttpApp, listenHttp, StartupError } from '../http/index.js';
+import { createLogger, flushLogger, levelFromTracelevel } from '../log/logger.js';
+import { createOutputAttacher } from '../log/output.js';
+import { initReaperMode, startReaper } from '../process/reaper.js';
+import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
+import { lookupUser } from '../process/users.js';
+import { locateRegistry } from '../registry/locate.js';
+import { loadRegistry } from '../registry/load.js';
+import { RegistryError } from '../registry/errors.js';
+import type { Registry } from '../registry/model.js';
+import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
+import { startStatsLog } from '../supervisor/stats-log.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import { UsageError } from './errors.js';
+import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
+import { version } from './version.js';
 
-export async function runCommand(_argv: string[]): Promise<number> {
-  throw new UsageError('run: not implemented yet');
+export async function runCommand(argv: string[]): Promise<number> {
+  const options = parseRunOptions(argv, process.env);
+  if (options.help) {
+    process.stdout.write(`${runHelp}\n`);
+    return 0;
+  }
+  const { registry, reload } = loadForRun(options);
+  for (const server of registry.servers) {
+    if (server.user !== undefined && !lookupUser(server.user))
+      throw new UsageError(`${registry.file}: server "${server.id}": <user> "${server.user}" does not exist in /etc/passwd`);
+  }
+  const port = options.port ?? registry.config.tcpport;
+  const host = options.host ?? registry.config.host;
+
+  const logger = createLogger({
+    level: options.logLevel ?? levelFromTracelevel(registry.config.tracelevel),
+    ...(registry.config.log ? { file: registry.config.log } : {}),
+    pretty: process.stdout.isTTY === true,
+  });
+  const tini = options.command !== undefined;
+  const supervisor = new Supervisor({
+    registry,
+    logger,
+    attachOutput: createOutputAttacher(logger),
+    startProbe,
+    watchReadyFd,
+    ...(reload ? { loadRegistry: reload } : {}),
+    ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
+  });
+
+  const reaperMode = initReaperMode({ subreaper: options.subreaper, isPid1: process.pid === 1 });
+  logger.info({ mode: reaperMode.mode, pid: process.pid, version }, reaperMode.description);
+  if (reaperMode.warning) logger.warn(reaperMode.warning);
+  const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
+
+  let server: Awaited<ReturnType<typeof listenHttp>> | undefined;
+  if (port !== 0) {
+    const app = createHttpApp({ view: supervisor, control: supervisor, version, pid1: process.pid === 1 });
+    try {
+      server = await listenHttp(app, host, port);
+    } catch (error) {
+      if (!(error instanceof StartupError)) throw error;
+      reaper.stop();
+      logger.error(error.message);
+      await flushLogger(logger);
+      process.stderr.write(`s7supervisor: ${error.message}\n`);
+      return 2;
+    }
+    logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
+  }
+  const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval);
+
+  const code = tini ? await superviseOneCommand(supervisor, logger) : await superviseRegistry(supervisor, logger);
+
+  stats.stop();
+  reaper.stop();
+  server?.close();
+  server?.closeAllConnections();
+  logger.info({ exitCode: code }, 'supervisor exiting');
+  await flushLogger(logger);
+  return code;
+}
+
+function loadForRun(options: RunOptions): { registry: Registry; reload?: () => Registry } {
+  if (options.command) {
+    const [command, ...args] = options.command as [string, ...string[]];
+    return {
+      registry: tiniRegistry({
+        command,
+        args,
+        restart: options.restart,
+        output: options.output,
+        home: resolve(options.home ?? process.env.S7SUPERVISOR_HOME ?? process.cwd()),
+        port: options.port ?? 9910,
+        host: options.host ?? '0.0.0.0',
+      }),
+    };
+  }
+  const { file, home } = locateRegistry(
+    { ...(options.registry ? { registry: options.registry } : {}), ...(options.home ? { home: options.home } : {}) },
+    process.env,
+  );
+  try {
+    return { registry: loadRegistry(file, home, process.env), reload: () => loadRegistry(file, home, process.env) };
+  } catch (error) {
+    if (error instanceof RegistryError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Registry mode: TERM/INT stop in order (a second one kills), HUP reloads, USR1/USR2 pass on. */
+async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promise<number> {
+  let forced: number | undefined;
+  const removeStop = onSignals(['SIGTERM', 'SIGINT'], (signal) => {
+    if (supervisor.phase === 'stopping' || supervisor.phase === 'gave-up') {
+      logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
+      supervisor.killAll();
+      forced = 128 + signalNumber(signal);
+      void flushLogger(logger).then(() => process.exit(forced));
+      return;
+    }
+    logger.info({ signal }, `${signal} received: stopping`);
+    void supervisor.shutdown(`signal ${signal}`);
+  });
+  const removeReload = onSignals(['SIGHUP'], () => {
+    logger.info('SIGHUP received: reloading the registry');
+    void supervisor.reload();
+  });
+  const removeForward = onSignals(['SIGUSR1', 'SIGUSR2'], (signal) => supervisor.forwardSignal(signal));
+
+  void supervisor.startAll();
+  const outcome = await supervisor.outcome;
+  removeStop();
+  removeReload();
+  removeForward();
+  return forced ?? (outcome.kind === 'gave-up' ? 1 : 0);
+}
+
+/** Tini mode: every signal goes on to the child; its exit (or 127/126) is ours. */
+async function superviseOneCommand(supervisor: Supervisor, logger: Logger): Promise<number> {
+  const removeForward = onSignals(forwardableSignals, (signal) => {
+    // After TERM/INT the child is on its way down: whatever its policy, it is not restarted.
+    if (signal === 'SIGTERM' || signal === 'SIGINT') supervisor.disableRestarts();
+    logger.debug({ signal }, 'passing signal on');
+    supervisor.forwardSignal(signal);
+  });
+  const settled = new Promise<void>((resolve) => {
+    supervisor.on('state', (status) => {
+      if (status.state === 'stopped' || status.state === 'fatal') resolve();
+    });
+  });
+  void supervisor.startAll();
+  const ended = await Promise.race([settled.then(() => 'settled' as const), supervisor.outcome]);
+  removeForward();
+  const main = supervisor.component(tiniComponentId);
+  if (ended !== 'settled') return ended.kind === 'gave-up' ? 1 : (main?.lastExit?.code ?? 0);
+  await supervisor.shutdown('the command ended');
+  if (main?.startError) return main.startError.code === 'ENOENT' ? 127 : 126;
+  return main?.lastExit?.code ?? 0;
 }
