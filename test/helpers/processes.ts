@@ -21,7 +21,7 @@ export interface RunningCli {
     predicate: (r: Record<string, unknown>) => boolean,
     timeout?: number,
   ): Promise<Record<string, unknown>>;
-  /** SIGKILL the CLI's process group and every process group it spawned that is still alive */
+  /** SIGKILL the CLI's process group and the process group of every component it logged as started */
   kill(): void;
 }
 
@@ -67,6 +67,10 @@ export function runCli(
         message: `a log record matching ${predicate.toString()}`,
       }),
     kill: () => {
+      // components run in process groups of their own: kill each one the log says was started
+      for (const record of parseRecords(stdout)) {
+        if (record.msg === 'component started' && typeof record.pid === 'number') killGroup(record.pid);
+      }
       killGroup(child.pid!);
       started.delete(handle);
     },

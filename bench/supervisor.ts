@@ -1,0 +1,176 @@
+// Benchmarks of the supervision core (issue 3): crash-to-respawn latency beside a bare shell
+// loop, idle cost with 3 and 100 components, and shutdown time of 10 components.
+// Not a test: it prints figures for the README. Run alone: node dist/bench/supervisor.js
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir, repoRoot } from '../test/helpers/paths.js';
+import { killAllStarted, type RunningCli, runCli } from '../test/helpers/processes.js';
+import { type TestServer, writeRegistry } from '../test/helpers/registry.js';
+import { waitFor } from '../test/helpers/wait.js';
+
+/** compiles the small C benchmark component once */
+export function lifetimeBinary(): string {
+  const out = join(makeTempDir('s7sup-bench-'), 'lifetime');
+  execFileSync('cc', ['-O2', '-o', out, join(repoRoot, 'bench/fixtures/lifetime.c')]);
+  return out;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return (
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN
+  );
+}
+
+/** gaps (ms) from each life's last timestamp to the next life's first */
+function respawnGaps(file: string): number[] {
+  const lives = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(' ').map(Number))
+    .filter((pair) => pair.length === 2);
+  const gaps: number[] = [];
+  for (let i = 1; i < lives.length; i++) gaps.push((lives[i]![0]! - lives[i - 1]![1]!) / 1e6);
+  return gaps;
+}
+
+async function crashToRespawn(binary: string, restarts: number) {
+  const lifeMs = 1500;
+  const dir = makeTempDir('s7sup-bench-respawn-');
+  const oursFile = join(dir, 'ours.txt');
+  const shellFile = join(dir, 'shell.txt');
+  writeFileSync(oursFile, '');
+  writeFileSync(shellFile, '');
+  const home = writeRegistry(
+    [
+      {
+        id: 'crasher',
+        command: binary,
+        args: ['lifetime', String(lifeMs), oursFile],
+        extra: '<restart policy="always" backoffInitial="1" backoffMax="1" resetAfter="1"/>',
+      },
+    ],
+    `<restartIntensity max="1000" period="60"/>`,
+  );
+  // Both run at once, each mostly asleep, so the machine's load is the same for both.
+  const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'warn']);
+  const shell = spawn('bash', ['-c', `while true; do "${binary}" lifetime ${lifeMs} "${shellFile}"; done`], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  try {
+    await waitFor(
+      () => respawnGaps(oursFile).length >= restarts && respawnGaps(shellFile).length >= restarts,
+      { timeout: (restarts + 10) * (lifeMs + 1000), interval: 500, message: `${restarts} restarts` },
+    );
+  } finally {
+    process.kill(-shell.pid!, 'SIGKILL');
+    await stop(cli);
+  }
+  const summary = (gaps: number[]) => ({
+    restarts: gaps.length,
+    p50Ms: round(percentile(gaps, 50)),
+    p99Ms: round(percentile(gaps, 99)),
+  });
+  return { s7supervisor: summary(respawnGaps(oursFile)), bashLoop: summary(respawnGaps(shellFile)) };
+}
+
+function readProc(pid: number): { cpuSeconds: number; rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  return { cpuSeconds: ticks / 100, rssBytes: rss };
+}
+
+/** the supervisor's own cost once its components are up; runCli runs node directly, so cli.pid is it */
+async function idleCost(binary: string, components: number, seconds: number) {
+  const servers: TestServer[] = Array.from({ length: components }, (_, i) => ({
+    id: `c${i}`,
+    command: binary,
+    args: ['idle'],
+  }));
+  const home = writeRegistry(servers, '<tracestatsinterval>0</tracestatsinterval>');
+  const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'info']);
+  try {
+    await cli.waitForRecord((r) => r.msg === 'all priority groups started', 60_000);
+    // let start-up settle, then measure a quiet window
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const before = readProc(cli.pid);
+    const t0 = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const after = readProc(cli.pid);
+    const wall = (Date.now() - t0) / 1000;
+    return {
+      components,
+      rssMB: round(after.rssBytes / 2 ** 20),
+      cpuPercentOfOneCore: round(((after.cpuSeconds - before.cpuSeconds) / wall) * 100, 2),
+    };
+  } finally {
+    await stop(cli);
+  }
+}
+
+async function shutdownTime(binary: string, runs: number) {
+  const servers: TestServer[] = Array.from({ length: 10 }, (_, i) => ({
+    id: `c${i}`,
+    command: binary,
+    args: ['term-delay', '200'],
+  }));
+  const home = writeRegistry(servers);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'info']);
+    await cli.waitForRecord((r) => r.msg === 'all priority groups started', 30_000);
+    const t0 = performance.now();
+    cli.child.kill('SIGTERM');
+    await cli.exited;
+    times.push(performance.now() - t0);
+  }
+  return {
+    components: 10,
+    exitAfterTermMs: 200,
+    runs,
+    medianMs: round(percentile(times, 50)),
+    maxMs: round(Math.max(...times)),
+  };
+}
+
+async function stop(cli: RunningCli): Promise<void> {
+  if (cli.exitCode() === undefined) {
+    cli.child.kill('SIGTERM');
+    await Promise.race([cli.exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  }
+  cli.kill();
+}
+
+function round(value: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+export async function benchSupervisor(options: { restarts?: number } = {}) {
+  const binary = lifetimeBinary();
+  try {
+    const respawn = await crashToRespawn(binary, options.restarts ?? 50);
+    const idle3 = await idleCost(binary, 3, 10);
+    const idle100 = await idleCost(binary, 100, 10);
+    const shutdown = await shutdownTime(binary, 5);
+    return { respawn, idle: [idle3, idle100], shutdown };
+  } finally {
+    killAllStarted();
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const restarts = Number(process.env.BENCH_RESTARTS ?? 50);
+  benchSupervisor({ restarts }).then(
+    (result) => console.log(JSON.stringify(result, null, 2)),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
