@@ -76,6 +76,19 @@ export class Component {
     return this.state === 'stopped' || this.state === 'fatal';
   }
 
+  /** reload: new supervision settings (priority, timeouts, restart policy), same process */
+  updateSpec(spec: ServerSpec): void {
+    this.spec = spec;
+    this.lifecycle.updateOptions({ restart: spec.restart, stopTimeout: spec.stopTimeout });
+  }
+
+  /** reload: a new process definition; a running component restarts with it, a stopped one stays stopped */
+  replaceSpec(spec: ServerSpec): void {
+    this.updateSpec(spec);
+    if (this.state === 'fatal') this.start();
+    else if (this.state !== 'stopped') this.restart();
+  }
+
   start(byOperator = false): void {
     this.apply(() => this.lifecycle.start(byOperator));
   }

@@ -4,7 +4,11 @@ import type { Logger } from 'pino';
 import { processGroupStats } from '../process/procfs.js';
 import type { SupervisorView } from './status.js';
 
-export function startStatsLog(view: SupervisorView, logger: Logger, intervalSeconds: number): { stop(): void } {
+export function startStatsLog(
+  view: SupervisorView,
+  logger: Logger,
+  intervalSeconds: number,
+): { stop(): void } {
   if (intervalSeconds <= 0) return { stop() {} };
   const timer = setInterval(() => {
     const components = view.components();
@@ -18,7 +22,8 @@ export function startStatsLog(view: SupervisorView, logger: Logger, intervalSeco
             component: c.id,
             state: c.state,
             pid: c.pid ?? null,
-            uptimeSeconds: c.pid !== undefined && c.startedAt !== undefined ? Math.round((now - c.startedAt) / 1000) : 0,
+            uptimeSeconds:
+              c.pid !== undefined && c.startedAt !== undefined ? Math.round((now - c.startedAt) / 1000) : 0,
             restarts: c.restarts,
             residentMemoryBytes: group?.rssBytes ?? 0,
           };

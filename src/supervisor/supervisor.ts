@@ -10,6 +10,7 @@ import { type AttachOutput, Component } from './component.js';
 import { RestartIntensity } from './intensity.js';
 import type { ProcessExit } from './lifecycle.js';
 import { priorityGroups } from './ordering.js';
+import { diffServers } from './reload.js';
 import type {
   ComponentState,
   ComponentStatus,
@@ -108,6 +109,28 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     }
   }
 
+  /** Starts `components` group by group, each group once the previous one is ready. */
+  private async startInOrder(components: Component[]): Promise<void> {
+    const stillStarting = () => this.currentPhase === 'starting' || this.currentPhase === 'running';
+    for (const group of priorityGroups(components)) {
+      if (!stillStarting()) return;
+      this.logger.info(
+        { priority: group.priority, components: group.members.map((c) => c.id) },
+        'starting priority group',
+      );
+      for (const component of group.members) component.start();
+      // The next group waits for this one to be ready; one that cannot come up (fatal, or
+      // exited for good) does not hold the rest back forever.
+      await this.waitFor(() => !stillStarting() || group.members.every((c) => c.status().ready || c.settled));
+      const notReady = group.members.filter((c) => !c.status().ready).map((c) => c.id);
+      if (notReady.length > 0 && stillStarting())
+        this.logger.warn(
+          { priority: group.priority, components: notReady },
+          'priority group not fully ready: going on',
+        );
+    }
+  }
+
   /**
    * Stops every component, groups in descending priority, bounded by shutdownTimeout (then
    * SIGKILL for all). Idempotent: later calls share the first one.
@@ -156,8 +179,73 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     return this.control(id, (c) => c.restart(), 'restarting');
   }
 
+  /**
+   * Re-reads the registry and applies it as a difference: removed servers stop, new ones start
+   * in priority order, changed ones restart, unchanged ones are not touched. A registry that
+   * does not load changes nothing.
+   */
   async reload(): Promise<ControlResult> {
-    return { ok: false, status: 422, message: 'reload is not available yet' };
+    if (!this.options.loadRegistry)
+      return { ok: false, status: 422, message: 'there is no registry file to reload' };
+    if (
+      this.currentPhase === 'stopping' ||
+      this.currentPhase === 'gave-up' ||
+      this.currentPhase === 'stopped'
+    )
+      return { ok: false, status: 409, message: 'the supervisor is shutting down' };
+    let next: Registry;
+    try {
+      next = this.options.loadRegistry();
+    } catch (error) {
+      // the registry's own error says which file, line and element
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error({ reason: message }, 'reload failed: the running registry stays in place');
+      this.emit('reload', 'failure', message);
+      return { ok: false, status: 422, message: `reload failed, nothing changed:\n${message}` };
+    }
+    const diff = diffServers(this.registry.servers, next.servers);
+    if (
+      next.config.tcpport !== this.registry.config.tcpport ||
+      next.config.host !== this.registry.config.host
+    )
+      this.logger.warn('reload: a new <tcpport> or <host> takes effect only when the supervisor restarts');
+    const { max, period } = next.config.restartIntensity;
+    const old = this.registry.config.restartIntensity;
+    if (max !== old.max || period !== old.period) this.intensity = new RestartIntensity(max, period);
+    this.registry = next;
+
+    for (const spec of diff.updated) this.byId.get(spec.id)?.updateSpec(spec);
+    for (const spec of diff.changed) this.byId.get(spec.id)?.replaceSpec(spec);
+    const removed = diff.removed.flatMap((id) => {
+      const component = this.byId.get(id);
+      return component ? [component] : [];
+    });
+    for (const component of removed) component.stop();
+    const added = diff.added.map((spec) => {
+      const component = this.createComponent(spec);
+      this.byId.set(spec.id, component);
+      return component;
+    });
+    void this.waitFor(() => removed.every((c) => c.settled)).then(() => {
+      for (const component of removed)
+        if (this.byId.get(component.id) === component) this.byId.delete(component.id);
+      this.notifyWaiters();
+    });
+    void this.startInOrder(added);
+
+    const summary = {
+      added: diff.added.map((s) => s.id),
+      removed: diff.removed,
+      restarted: diff.changed.map((s) => s.id),
+      updated: diff.updated.map((s) => s.id),
+      unchanged: diff.unchanged,
+    };
+    this.logger.info(summary, 'registry reloaded');
+    this.emit('reload', 'success', JSON.stringify(summary));
+    return {
+      ok: true,
+      message: `reloaded: ${summary.added.length} added, ${summary.removed.length} removed, ${summary.restarted.length} restarted, ${summary.updated.length} updated in place, ${summary.unchanged.length} unchanged`,
+    };
   }
 
   private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
