@@ -1,0 +1,63 @@
+// The registry as written, validated but not yet merged or defaulted: what each profile and
+// server says for itself. Lines are kept for the problems that merging can still find.
+import type { CheckSpec, RestartSpec } from './model.js';
+
+/** What a profile or a server sets; absent means "not said here". */
+export interface Settings {
+  description?: string;
+  command?: string;
+  args: string[];
+  env: Record<string, string>;
+  workingDirectory?: string;
+  user?: string;
+  startPriority?: number;
+  startDelay?: number;
+  stopTimeout?: number;
+  stopSignal?: NodeJS.Signals;
+  restart?: RestartSpec;
+  readiness?: CheckSpec;
+  liveness?: CheckSpec;
+  critical?: boolean;
+  output?: 'json' | 'raw';
+  /** settings that were present but invalid (already reported): not to be reported again as missing */
+  invalid: Set<string>;
+}
+
+export interface ProfileDocument {
+  id: string;
+  line: number;
+  settings: Settings;
+}
+
+export interface ServerDocument {
+  id: string;
+  line: number;
+  profileRefs: Array<{ id: string; line: number }>;
+  settings: Settings;
+}
+
+export interface ConfigDocument {
+  tcpport?: number;
+  host?: string;
+  log?: string;
+  temp?: string;
+  tracelevel?: number;
+  tracestatsinterval?: number;
+  restartIntensity?: { max: number; period: number };
+  shutdownTimeout?: number;
+}
+
+export interface RegistryDocument {
+  config: ConfigDocument;
+  profiles: Map<string, ProfileDocument>;
+  servers: ServerDocument[];
+}
+
+export function emptySettings(): Settings {
+  return { args: [], env: {}, invalid: new Set() };
+}
+
+/** defineProperty, so that a variable named __proto__ is a variable and not a prototype */
+export function setVariable(env: Record<string, string>, name: string, value: string): void {
+  Object.defineProperty(env, name, { value, enumerable: true, writable: true, configurable: true });
+}

@@ -1,0 +1,143 @@
+// The resolved start plan, for people: what `check` prints. Environment values are never shown
+// (they hold secrets), only the variable names.
+import type { CheckSpec, Registry, RestartSpec, ServerSpec } from './model.js';
+
+const traceLevels: Record<number, string> = { 1: 'warn', 2: 'info', 3: 'debug', 4: 'trace' };
+
+export function formatPlan(registry: Registry): string {
+  const { config } = registry;
+  const lines: string[] = [];
+  const row = (indent: string, label: string, value: string) =>
+    lines.push(`${indent}${label.padEnd(19)}${value}`);
+
+  row('', 'registry', registry.file || '(none)');
+  row('', 'home', registry.home);
+  lines.push('', 'config');
+  row('  ', 'endpoints', `http://${hostPort(config.host, config.tcpport)} (/livez /readyz /metrics /)`);
+  row('  ', 'temp', config.temp);
+  row(
+    '  ',
+    'log',
+    config.log ? `${config.log} (daily files Supervisor-YYYY-MM-DD.log) and stdout` : 'stdout only',
+  );
+  row('  ', 'tracelevel', `${config.tracelevel} (${traceLevels[config.tracelevel] ?? '?'})`);
+  row(
+    '  ',
+    'stats interval',
+    config.tracestatsinterval > 0 ? `every ${seconds(config.tracestatsinterval)}` : 'off',
+  );
+  row(
+    '  ',
+    'restart intensity',
+    `at most ${config.restartIntensity.max} restarts in ${seconds(config.restartIntensity.period)}, then give up (exit 1)`,
+  );
+  row('  ', 'shutdown timeout', seconds(config.shutdownTimeout));
+
+  const groups = priorityGroups(registry.servers);
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  lines.push(
+    '',
+    `start plan: ${count(registry.servers.length, 'server')} in ${count(groups.length, 'priority group')}`,
+  );
+  groups.forEach(([priority, servers], index) => {
+    const ids = servers.map((s) => s.id).join(', ');
+    const previous = groups[index - 1];
+    const when = previous ? `after priority ${previous[0]} is ready` : 'first';
+    lines.push('', `priority ${priority}: ${ids} (${servers.length > 1 ? 'together, ' : ''}${when})`);
+    for (const server of servers) formatServer(server, lines);
+  });
+  if (groups.length > 0) {
+    const order = [...groups]
+      .reverse()
+      .map(([priority, servers]) => `${servers.map((s) => s.id).join(', ')} (${priority})`);
+    lines.push('', `shutdown order: ${order.join(', then ')}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function formatServer(server: ServerSpec, lines: string[]): void {
+  const row = (label: string, value: string) => lines.push(`    ${label.padEnd(19)}${value}`);
+  lines.push(`  ${server.id}${server.description ? `: ${server.description}` : ''}`);
+  row('command', [server.command, ...server.args].map(shellQuote).join(' '));
+  row('working directory', server.workingDirectory);
+  if (server.user !== undefined) row('user', server.user);
+  const names = Object.keys(server.env);
+  if (names.length > 0) row('environment', `${names.join(', ')} (values not shown)`);
+  row(
+    'ready',
+    server.readiness ? describeCheck(server.readiness, 'not ready') : readyWithoutCheck(server.startDelay),
+  );
+  if (server.liveness) row('liveness', describeCheck(server.liveness, 'hung: killed and restarted'));
+  row('stop', `${server.stopSignal}, SIGKILL after ${seconds(server.stopTimeout)}`);
+  row('restart', describeRestart(server.restart));
+  row('critical', server.critical ? 'yes (counts toward /readyz)' : 'no');
+  row(
+    'output',
+    server.output === 'raw' ? 'raw (lines passed through)' : `${server.output} (one log record per line)`,
+  );
+}
+
+function readyWithoutCheck(startDelay: number): string {
+  return startDelay > 0 ? `${seconds(startDelay)} after start (startDelay)` : 'as soon as started';
+}
+
+function describeCheck(check: CheckSpec, failing: string): string {
+  const timing = `every ${seconds(check.interval)}, timeout ${seconds(check.timeout)}`;
+  const threshold = `${check.failureThreshold} failure${check.failureThreshold === 1 ? '' : 's'} in a row: ${failing}`;
+  switch (check.type) {
+    case 'http':
+      return `http GET ${check.url} answers 200-399 (${timing}; ${threshold})`;
+    case 'tcp':
+      return `tcp connect to ${hostPort(check.host, check.port)} (${timing}; ${threshold})`;
+    case 'exec':
+      return `exec ${[check.command, ...check.args].map(shellQuote).join(' ')} exits 0 (${timing}; ${threshold})`;
+    case 'fd':
+      return `the component writes a newline to fd ${check.fd}`;
+  }
+}
+
+function describeRestart(restart: RestartSpec): string {
+  if (restart.policy === 'never') return 'never';
+  const when = restart.policy === 'always' ? 'always' : 'on-failure (not after exit 0)';
+  return `${when}; backoff ${seconds(restart.backoffInitial)} doubling to ${seconds(restart.backoffMax)}, immediate after a run of ${seconds(restart.resetAfter)} or more`;
+}
+
+/** ascending priority; servers keep their document order within a group */
+export function priorityGroups(servers: ServerSpec[]): Array<[number, ServerSpec[]]> {
+  const groups = new Map<number, ServerSpec[]>();
+  for (const server of servers) {
+    const group = groups.get(server.startPriority);
+    if (group) group.push(server);
+    else groups.set(server.startPriority, [server]);
+  }
+  return [...groups.entries()].sort(([a], [b]) => a - b);
+}
+
+function seconds(value: number): string {
+  return `${value}s`;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Shell quoting: a word that needs none is left alone, anything else is single-quoted; control
+ * characters (a newline would break the plan's one line per setting) use bash's $'...' escapes.
+ */
+export function shellQuote(word: string): string {
+  if (word === '') return "''";
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+  if (/[\x00-\x1f\x7f]/.test(word)) {
+    const escaped = word
+      .replace(/[\\']/g, (c) => `\\${c}`)
+      .replace(
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: as above
+        /[\x00-\x1f\x7f]/g,
+        (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+      );
+    return `$'${escaped}'`;
+  }
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,112 @@
+// Reading one scalar value of the registry: each function returns the value, or a message saying
+// what was expected and what was found.
+import { constants } from 'node:os';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(message: string): Parsed<T> => ({ ok: false, message });
+
+/** Node timers overflow past 2^31-1 ms (they then fire at once), so longer times are refused. */
+export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** Seconds, decimals allowed: `5`, `0.5`, `.5`. */
+export function parseSeconds(text: string, { positive = false } = {}): Parsed<number> {
+  if (/^-\s*(\d+(\.\d*)?|\.\d+)$/.test(text)) return fail(`a time must not be negative, got "${text}"`);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return fail(`expected a number of seconds, got "${text}"`);
+  const value = Number(text);
+  if (value > MAX_SECONDS) return fail(`${text} seconds is too long (at most ${MAX_SECONDS})`);
+  if (positive && value === 0) return fail('expected more than 0 seconds, got 0');
+  return ok(value);
+}
+
+export function parseInteger(
+  text: string,
+  min: number,
+  max: number,
+  what = 'a whole number',
+): Parsed<number> {
+  if (!/^[-+]?\d+$/.test(text)) return fail(`expected ${what}, got "${text}"`);
+  const value = Number(text);
+  if (value < min || value > max) return fail(`expected ${what} from ${min} to ${max}, got ${text}`);
+  return ok(value);
+}
+
+const truthy = new Set(['true', 'yes', '1']);
+const falsy = new Set(['false', 'no', '0']);
+
+export function parseBoolean(text: string): Parsed<boolean> {
+  const lower = text.toLowerCase();
+  if (truthy.has(lower)) return ok(true);
+  if (falsy.has(lower)) return ok(false);
+  return fail(`expected true or false, got "${text}"`);
+}
+
+/** `SIGTERM`, `TERM` or `sigterm`: stored as `SIGTERM`. Only signals this system knows. */
+export function parseSignal(text: string): Parsed<NodeJS.Signals> {
+  const upper = text.toUpperCase();
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  if (/^SIG[A-Z0-9]+$/.test(name) && Object.hasOwn(constants.signals, name))
+    return ok(name as NodeJS.Signals);
+  return fail(`unknown signal "${text}": expected a name such as SIGTERM, SIGINT, SIGQUIT or SIGUSR1`);
+}
+
+export function parseChoice<T extends string>(text: string, choices: readonly T[]): Parsed<T> {
+  const found = choices.find((choice) => choice === text);
+  if (found !== undefined) return ok(found);
+  return fail(`expected ${choices.join(', ').replace(/, ([^,]*)$/, ' or $1')}, got "${text}"`);
+}
+
+export function parseHttpUrl(text: string): Parsed<string> {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return fail(`expected an http:// or https:// URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return fail(`expected an http:// or https:// URL, got "${text}"`);
+  }
+  return ok(text);
+}
+
+/** Server ids go into URLs (/readyz/ID), metric labels and command lines: keep them plain. */
+export function parseId(text: string): Parsed<string> {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(text)) return ok(text);
+  if (text === '') return fail('the id is empty');
+  return fail(
+    `"${text}" is not a usable id: use letters, digits, ".", "_" and "-" (starting with a letter or digit)`,
+  );
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = previous[0] ?? 0;
+    previous[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = previous[j] ?? 0;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      previous[j] = Math.min(above + 1, (previous[j - 1] ?? 0) + 1, diagonal + cost);
+      diagonal = above;
+    }
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The closest candidate when it is close enough to be a typo, else undefined. */
+export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // one or two letters apart is a different name when the name itself is that short
+  const allowed = name.length <= 2 ? 0 : Math.max(1, Math.floor(name.length / 4));
+  return bestDistance <= Math.min(allowed, 3) ? best : undefined;
+}
