@@ -4,14 +4,14 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
 import { createHttpApp, listenHttp, StartupError } from '../http/index.js';
-import { createLogger, flushLogger, levelFromTracelevel } from '../log/logger.js';
-import { createOutputAttacher } from '../log/output.js';
+import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
+import { outputAttacher } from '../log/output.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
 import { lookupUser } from '../process/users.js';
-import { locateRegistry } from '../registry/locate.js';
-import { loadRegistry } from '../registry/load.js';
 import { RegistryError } from '../registry/errors.js';
+import { loadRegistry } from '../registry/load.js';
+import { locateRegistry } from '../registry/locate.js';
 import type { Registry } from '../registry/model.js';
 import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
@@ -29,7 +29,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const { registry, reload } = loadForRun(options);
   for (const server of registry.servers) {
     if (server.user !== undefined && !lookupUser(server.user))
-      throw new UsageError(`${registry.file}: server "${server.id}": <user> "${server.user}" does not exist in /etc/passwd`);
+      throw new UsageError(
+        `${registry.file}: server "${server.id}": <user> "${server.user}" does not exist in /etc/passwd`,
+      );
   }
   const port = options.port ?? registry.config.tcpport;
   const host = options.host ?? registry.config.host;
@@ -43,7 +45,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const supervisor = new Supervisor({
     registry,
     logger,
-    attachOutput: createOutputAttacher(logger),
+    attachOutput: outputAttacher(logSink(logger)),
     startProbe,
     watchReadyFd,
     ...(reload ? { loadRegistry: reload } : {}),
@@ -57,7 +59,15 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   let server: Awaited<ReturnType<typeof listenHttp>> | undefined;
   if (port !== 0) {
-    const app = createHttpApp({ view: supervisor, control: supervisor, version, pid1: process.pid === 1 });
+    const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
+    const app = createHttpApp({
+      view: supervisor,
+      control: supervisor,
+      ...(controlToken ? { controlToken } : {}),
+      version,
+      pid1: process.pid === 1,
+      logger,
+    });
     try {
       server = await listenHttp(app, host, port);
     } catch (error) {
@@ -72,7 +82,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval);
 
-  const code = tini ? await superviseOneCommand(supervisor, logger) : await superviseRegistry(supervisor, logger);
+  const code = tini
+    ? await superviseOneCommand(supervisor, logger)
+    : await superviseRegistry(supervisor, logger);
 
   stats.stop();
   reaper.stop();
@@ -99,11 +111,17 @@ function loadForRun(options: RunOptions): { registry: Registry; reload?: () => R
     };
   }
   const { file, home } = locateRegistry(
-    { ...(options.registry ? { registry: options.registry } : {}), ...(options.home ? { home: options.home } : {}) },
+    {
+      ...(options.registry ? { registry: options.registry } : {}),
+      ...(options.home ? { home: options.home } : {}),
+    },
     process.env,
   );
   try {
-    return { registry: loadRegistry(file, home, process.env), reload: () => loadRegistry(file, home, process.env) };
+    return {
+      registry: loadRegistry(file, home, process.env),
+      reload: () => loadRegistry(file, home, process.env),
+    };
   } catch (error) {
     if (error instanceof RegistryError) throw new UsageError(error.message);
     throw error;

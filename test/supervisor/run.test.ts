@@ -20,10 +20,12 @@ const idle = ['-e', 'setInterval(() => {}, 1 << 30)'];
 /** a component that ignores SIGTERM */
 const stubborn = [
   '-e',
-  "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); setInterval(() => {}, 1 << 30)",
+  "process.on('SIGTERM', () => console.log('ignoring SIGTERM')); console.log('handler installed'); setInterval(() => {}, 1 << 30)",
 ];
 
 type LogRecord = Record<string, unknown>;
+const handlerInstalled = (id: string) => (r: LogRecord) =>
+  r.component === id && r.msg === 'handler installed';
 const started = (id: string) => (r: LogRecord) => r.msg === 'component started' && r.component === id;
 const exited = (id: string) => (r: LogRecord) =>
   typeof r.msg === 'string' && r.msg.startsWith('component exited') && r.component === id;
@@ -243,6 +245,7 @@ describe('run: stopping', () => {
     ]);
     const cli = supervise(home);
     await cli.waitForRecord((r) => r.msg === 'all priority groups started');
+    await cli.waitForRecord(handlerInstalled('stubborn'));
     const pids = ['base', 'stubborn', 'top'].map((id) => Number(cli.records().find(started(id))!.pid));
     cli.child.kill('SIGTERM');
     assert.equal(await waitExit(cli), 0);
@@ -270,7 +273,7 @@ describe('run: stopping', () => {
     const home = writeRegistry([{ id: 'stubborn', command: node, args: stubborn, stopTimeout: 30 }]);
     const cli = supervise(home);
     const pid = Number((await cli.waitForRecord(started('stubborn'))).pid);
-    await cli.waitForRecord((r) => r.msg === 'all priority groups started');
+    await cli.waitForRecord(handlerInstalled('stubborn'));
     cli.child.kill('SIGTERM');
     await cli.waitForRecord((r) => r.msg === 'stopping component');
     cli.child.kill('SIGTERM');
