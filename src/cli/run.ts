@@ -1,9 +1,12 @@
 // `s7supervisor run`: wires the edges (registry, logs, reaper, HTTP, signals) around the
 // supervision core and turns how it ended into the exit code of design.md §1.
+
+import type http from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
-import { createHttpApp, listenHttp, StartupError } from '../http/index.js';
+import { controlSocketPath, openControlSocket } from '../http/control-socket.js';
+import { createHttpApp, type HttpApp, listenHttp, StartupError } from '../http/index.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
@@ -57,28 +60,35 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (reaperMode.warning) logger.warn(reaperMode.warning);
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
 
-  let server: Awaited<ReturnType<typeof listenHttp>> | undefined;
-  if (port !== 0) {
-    const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
-    const app = createHttpApp({
-      view: supervisor,
-      control: supervisor,
-      ...(controlToken ? { controlToken } : {}),
-      version,
-      pid1: process.pid === 1,
-      logger,
-    });
-    try {
-      server = await listenHttp(app, host, port);
-    } catch (error) {
-      if (!(error instanceof StartupError)) throw error;
-      reaper.stop();
-      logger.error(error.message);
-      await flushLogger(logger);
-      process.stderr.write(`s7supervisor: ${error.message}\n`);
-      return 2;
+  const servers: http.Server[] = [];
+  const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
+  const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
+  // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
+  const socketPath =
+    tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
+      ? undefined
+      : controlSocketPath(options.socket, process.env, registry.config.temp);
+  try {
+    let metrics: HttpApp['metrics'] | undefined;
+    if (port !== 0) {
+      const app = createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}) });
+      metrics = app.metrics;
+      servers.push(await listenHttp(app, host, port));
+      logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
     }
-    logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
+    if (socketPath) {
+      const app = createHttpApp({ ...appOptions, trustCaller: true, ...(metrics ? { metrics } : {}) });
+      servers.push(await openControlSocket(app, socketPath));
+      logger.info({ socket: socketPath }, `control socket ${socketPath}`);
+    }
+  } catch (error) {
+    if (!(error instanceof StartupError)) throw error;
+    reaper.stop();
+    for (const server of servers) server.close();
+    logger.error(error.message);
+    await flushLogger(logger);
+    process.stderr.write(`s7supervisor: ${error.message}\n`);
+    return 2;
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval);
 
@@ -88,8 +98,16 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   stats.stop();
   reaper.stop();
-  server?.close();
-  server?.closeAllConnections();
+  // closing the control socket removes its file: wait for it, so no dead socket is left behind
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise((resolve) => {
+          server.close(resolve);
+          server.closeAllConnections();
+        }),
+    ),
+  );
   logger.info({ exitCode: code }, 'supervisor exiting');
   await flushLogger(logger);
   return code;
