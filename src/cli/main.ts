@@ -14,6 +14,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'validate the registry and print the resolved start plan',
     load: async () => (await import('./check.js')).checkCommand,
   },
+  probe: {
+    summary: 'exit 0 if the livez or readyz endpoint answers 200 (for a Docker HEALTHCHECK)',
+    load: async () => (await import('./probe.js')).probeCommand,
+  },
 };
 
 function usage(): string {
