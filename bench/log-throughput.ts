@@ -1,0 +1,197 @@
+// Log throughput (issue 3): how fast a component's output gets through the log pipeline, in `json`
+// and `raw` mode, beside the component writing straight to a file (the floor). The clock starts when
+// the component writes its first byte and stops when its last line reaches the reader of the
+// supervisor's stdout. Not a test: it prints figures for the README.
+// Run alone: node dist/bench/log-throughput.js [lines] [line-size] [runs]
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { makeTempDir, repoRoot } from '../test/helpers/paths.js';
+
+const fixtures = join(repoRoot, 'dist/test/fixtures');
+const host = join(fixtures, 'log-host.js');
+const generator = join(fixtures, 'numbered-lines.js');
+
+export type ThroughputMode = 'json' | 'raw' | 'file (floor)';
+
+export interface ThroughputResult {
+  mode: ThroughputMode;
+  lines: number;
+  lineSize: number;
+  /** median over the runs */
+  seconds: number;
+  mbPerSecond: number;
+  linesPerSecond: number;
+  /** worst run: lines missing, duplicated or out of order */
+  linesLost: number;
+}
+
+export interface ThroughputOptions {
+  lines?: number;
+  lineSize?: number;
+  runs?: number;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+export async function benchLogThroughput(options: ThroughputOptions = {}): Promise<ThroughputResult[]> {
+  const lines = options.lines ?? 500_000;
+  const lineSize = options.lineSize ?? 100;
+  const runs = options.runs ?? 3;
+  const results: ThroughputResult[] = [];
+  for (const mode of ['file (floor)', 'raw', 'json'] as const) {
+    const seconds: number[] = [];
+    let linesLost = 0;
+    for (let run = 0; run < runs; run++) {
+      const dir = makeTempDir('s7sup-bench-log-');
+      const once =
+        mode === 'file (floor)'
+          ? await toFile(dir, lines, lineSize).finally(() => rmSync(dir, { recursive: true, force: true }))
+          : await throughHost(dir, mode, lines, lineSize).finally(() =>
+              rmSync(dir, { recursive: true, force: true }),
+            );
+      seconds.push(once.seconds);
+      linesLost = Math.max(linesLost, once.linesLost);
+    }
+    seconds.sort((a, b) => a - b);
+    const median = seconds[Math.floor(seconds.length / 2)]!;
+    results.push({
+      mode,
+      lines,
+      lineSize,
+      seconds: median,
+      mbPerSecond: (lines * lineSize) / 1e6 / median,
+      linesPerSecond: lines / median,
+      linesLost,
+    });
+  }
+  return results;
+}
+
+interface Once {
+  seconds: number;
+  linesLost: number;
+}
+
+async function toFile(dir: string, lines: number, lineSize: number): Promise<Once> {
+  const startFile = join(dir, 'start');
+  const endFile = join(dir, 'end');
+  const outFile = join(dir, 'out');
+  const fd = openSync(outFile, 'w');
+  const child = spawn(
+    process.execPath,
+    [
+      generator,
+      '--count',
+      String(lines),
+      '--size',
+      String(lineSize),
+      '--start-file',
+      startFile,
+      '--end-file',
+      endFile,
+    ],
+    { stdio: ['ignore', fd, 'inherit'] },
+  );
+  closeSync(fd);
+  await new Promise((resolve) => child.once('exit', resolve));
+  const start = Number(readFileSync(startFile, 'utf8'));
+  const end = Number(readFileSync(endFile, 'utf8'));
+  const received = readFileSync(outFile, 'latin1').split('\n');
+  return { seconds: (end - start) / 1000, linesLost: countLost(received, lines) };
+}
+
+async function throughHost(
+  dir: string,
+  mode: 'json' | 'raw',
+  lines: number,
+  lineSize: number,
+): Promise<Once> {
+  const startFile = join(dir, 'start');
+  const child = spawn(
+    process.execPath,
+    [
+      host,
+      '--mode',
+      mode,
+      '--',
+      process.execPath,
+      generator,
+      '--count',
+      String(lines),
+      '--size',
+      String(lineSize),
+      '--start-file',
+      startFile,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const marker = Buffer.from(`line ${String(lines).padStart(7, '0')}`);
+  // kept in a file, not in memory: a reader busy collecting garbage would be the bottleneck
+  const outFile = join(dir, 'out');
+  const out = openSync(outFile, 'w');
+  let tail: Buffer = Buffer.alloc(0);
+  let lastLineAt = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    writeSync(out, chunk);
+    if (lastLineAt === 0) {
+      // the marker may straddle two chunks
+      const window = Buffer.concat([tail, chunk.subarray(0, marker.length)]);
+      if (window.includes(marker) || chunk.includes(marker)) lastLineAt = now();
+      tail = chunk.subarray(Math.max(0, chunk.length - marker.length));
+    }
+  });
+  await new Promise((resolve) => child.once('close', resolve));
+  closeSync(out);
+  const start = Number(readFileSync(startFile, 'utf8'));
+  const text = readFileSync(outFile, 'utf8').split('\n');
+  const received =
+    mode === 'raw'
+      ? text.filter((line) => line.startsWith('line '))
+      : text
+          .filter((line) => line.includes('"component"'))
+          .map((line) => String((JSON.parse(line) as { msg: unknown }).msg));
+  return { seconds: (lastLineAt - start) / 1000, linesLost: countLost(received, lines) };
+}
+
+/** lines not received exactly once and in order */
+function countLost(received: string[], expected: number): number {
+  let next = 1;
+  let good = 0;
+  for (const line of received) {
+    if (!line.startsWith('line ')) continue;
+    if (Number(line.slice(5, 12)) === next) {
+      good++;
+      next++;
+    }
+  }
+  return expected - good;
+}
+
+export function formatThroughput(results: ThroughputResult[]): string {
+  const rows = results.map(
+    (r) =>
+      `${r.mode.padEnd(13)} ${r.seconds.toFixed(3).padStart(7)} s ${r.mbPerSecond.toFixed(0).padStart(6)} MB/s ${Math.round(
+        r.linesPerSecond,
+      )
+        .toLocaleString('en-US')
+        .padStart(11)} lines/s   lost ${r.linesLost}`,
+  );
+  const { lines, lineSize } = results[0] ?? { lines: 0, lineSize: 0 };
+  return [
+    `log throughput: ${lines.toLocaleString('en-US')} numbered ${lineSize}-byte lines (median)`,
+    ...rows,
+  ].join('\n');
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  const [lines, lineSize, runs] = process.argv.slice(2).map(Number);
+  const results = await benchLogThroughput({
+    ...(lines ? { lines } : {}),
+    ...(lineSize ? { lineSize } : {}),
+    ...(runs ? { runs } : {}),
+  });
+  console.log(formatThroughput(results));
+}

@@ -1,0 +1,187 @@
+// Gathers many small writes (log records, lines) into few large ones, and says when the stream
+// behind it is full so that producers can pause instead of making us buffer without bound.
+// One BatchWriter per destination keeps everything written to it in order, so whole lines from
+// different components never interleave mid-line.
+import { writeSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+
+export interface BatchWriterOptions {
+  /** hand the batch to the stream once it holds this many bytes (else at the next turn of the loop) */
+  flushAt?: number;
+  /**
+   * the most we hold while the stream is full; beyond it, writes are dropped and counted rather
+   * than growing the heap without end (only writers that ignore needsDrain() can get here)
+   */
+  maxPending?: number;
+  /** descriptor of the stream, for the last-ditch synchronous flush at process exit */
+  fd?: number;
+}
+
+const DEFAULT_FLUSH_AT = 64 * 1024;
+const DEFAULT_MAX_PENDING = 64 * 1024 * 1024;
+const BIG_CHUNK = 16 * 1024;
+
+export class BatchWriter {
+  private chunks: Array<string | Buffer> = [];
+  /** bytes in `chunks`, counting a string's length (exact for ASCII, close enough for bounds) */
+  private pending = 0;
+  /** the stream returned false: nothing more goes to it until 'drain' */
+  private blocked = false;
+  private scheduled = false;
+  private failed = false;
+  /** writes handed to the stream whose callback has not run yet */
+  private inFlight = 0;
+  private waiters: Array<() => void> = [];
+  private flushWaiters: Array<() => void> = [];
+  private readonly flushAt: number;
+  private readonly maxPending: number;
+  /** bytes dropped because the stream stayed full past maxPending, or had failed */
+  droppedBytes = 0;
+
+  constructor(
+    private readonly stream: Writable,
+    private readonly options: BatchWriterOptions = {},
+  ) {
+    this.flushAt = options.flushAt ?? DEFAULT_FLUSH_AT;
+    this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    // EPIPE and the like must not take the supervisor down: it goes on without this destination
+    stream.on('error', () => this.fail());
+  }
+
+  write(chunk: string | Buffer): void {
+    if (this.failed || this.pending + chunk.length > this.maxPending) {
+      this.droppedBytes += chunk.length;
+      return;
+    }
+    const last = this.chunks.length - 1;
+    if (typeof chunk === 'string' && last >= 0 && typeof this.chunks[last] === 'string') {
+      // V8 joins these as a rope; it is flattened once, when the batch is written
+      this.chunks[last] += chunk;
+    } else {
+      this.chunks.push(chunk);
+    }
+    this.pending += chunk.length;
+    // a big chunk is a batch of its own: waiting for more would only add latency
+    if (this.pending >= this.flushAt || chunk.length >= BIG_CHUNK) this.flushNow();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.onImmediate);
+    }
+  }
+
+  /** true while producers should wait (see whenWritable) */
+  needsDrain(): boolean {
+    return this.blocked && !this.failed;
+  }
+
+  /** resolves once the stream takes writes again (at once if it does) */
+  whenWritable(): Promise<void> {
+    if (!this.needsDrain()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** resolves once everything written so far has been handed to the operating system */
+  flush(): Promise<void> {
+    this.flushNow();
+    if (this.isFlushed()) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  /**
+   * Last resort at process exit, when no callback will ever run again: writes what we still hold
+   * straight to the descriptor. Only when the stream itself holds nothing, or the order would break.
+   */
+  flushSync(): void {
+    const fd = this.options.fd;
+    if (fd === undefined || this.failed || this.chunks.length === 0) return;
+    if (this.inFlight > 0 || this.stream.writableLength > 0) return;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.pending = 0;
+    try {
+      for (const chunk of chunks) writeAllSync(fd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    } catch {
+      // nothing more can be done at exit
+    }
+  }
+
+  /** flushes, then ends the stream (for files; never call it on process.stdout) */
+  async end(): Promise<void> {
+    await this.flush();
+    if (this.failed || this.stream.writableEnded) return;
+    await new Promise<void>((resolve) => {
+      this.stream.once('close', resolve);
+      this.stream.once('error', () => resolve());
+      this.stream.end();
+    });
+  }
+
+  private readonly onImmediate = (): void => {
+    this.scheduled = false;
+    this.flushNow();
+  };
+
+  private flushNow(): void {
+    if (this.blocked || this.failed || this.chunks.length === 0) return;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.pending = 0;
+    let ok = true;
+    for (const chunk of chunks) {
+      this.inFlight++;
+      ok = this.stream.write(chunk, this.onWritten);
+    }
+    if (!ok) {
+      this.blocked = true;
+      this.stream.once('drain', this.onDrain);
+    }
+  }
+
+  private readonly onWritten = (error?: Error | null): void => {
+    this.inFlight--;
+    if (error) this.fail();
+    else if (this.isFlushed()) this.release(this.flushWaiters);
+  };
+
+  private readonly onDrain = (): void => {
+    this.blocked = false;
+    this.flushNow();
+    if (!this.blocked) this.release(this.waiters);
+  };
+
+  private isFlushed(): boolean {
+    return this.failed || (this.chunks.length === 0 && this.inFlight === 0);
+  }
+
+  private fail(): void {
+    if (this.failed) return;
+    this.failed = true;
+    for (const chunk of this.chunks) this.droppedBytes += chunk.length;
+    this.chunks = [];
+    this.pending = 0;
+    this.release(this.waiters);
+    this.release(this.flushWaiters);
+  }
+
+  private release(list: Array<() => void>): void {
+    const callbacks = list.splice(0);
+    for (const callback of callbacks) callback();
+  }
+}
+
+/** how long an exiting process waits for a reader that does not read */
+const EXIT_WRITE_DEADLINE_MS = 2000;
+
+function writeAllSync(fd: number, buffer: Buffer): void {
+  const deadline = Date.now() + EXIT_WRITE_DEADLINE_MS;
+  let offset = 0;
+  while (offset < buffer.length) {
+    try {
+      offset += writeSync(fd, buffer, offset);
+    } catch (error) {
+      // a non-blocking pipe that is full: wait a little for the reader, as sonic-boom does
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}

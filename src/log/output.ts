@@ -1,0 +1,245 @@
+// A component's stdout/stderr into the log (design.md §7). `json`: one record per line, with
+// `component` and `stream`; `raw`: the bytes go to our own stdout/stderr unchanged, whole lines at a
+// time so two components never interleave mid-line. The last partial line is flushed when the
+// stream ends (a crash loses nothing); a line longer than MAX_LINE is cut into pieces, so memory
+// stays bounded whatever a child prints; and when the destination is full we stop reading the
+// child (it then blocks on its own write) instead of buffering.
+import type { Readable } from 'node:stream';
+import { type Logger, pino } from 'pino';
+import type { LogSink, StdStream } from './sink.js';
+
+/** the longest piece of a line kept in memory, and so the longest message of one record */
+export const MAX_LINE = 64 * 1024;
+
+export type OutputMode = 'json' | 'raw';
+
+export interface OutputMeta {
+  component: string;
+  stream: StdStream;
+  mode: OutputMode;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Copies `source` into `sink` until it ends. Resolves once the stream has ended and everything it
+ * gave is in the sink's writers (call sink.flush() to wait for the OS as well). Never rejects: a
+ * broken pipe from the child just ends the copy.
+ */
+export function attachOutput(source: Readable, meta: OutputMeta, sink: LogSink): Promise<void> {
+  const lines = meta.mode === 'raw' ? new RawLines(sink, meta.stream) : new JsonLines(sink, meta);
+  return new Promise((resolve) => {
+    let paused = false;
+    let finished = false;
+    const resume = () => {
+      paused = false;
+      source.resume();
+    };
+    source.on('data', (chunk: Buffer | string) => {
+      lines.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      if (!paused && sink.needsDrain()) {
+        // the child blocks on its own write once the pipe between us fills: that is the backpressure
+        paused = true;
+        source.pause();
+        void sink.whenWritable().then(resume);
+      }
+    });
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      lines.end();
+      resolve();
+    };
+    source.once('end', finish);
+    // an abrupt close or a read error: keep what we have, and never reject (callers do not await)
+    source.once('close', finish);
+    source.once('error', finish);
+  });
+}
+
+/** attachOutput bound to one sink: the shape the supervision core takes */
+export function outputAttacher(sink: LogSink): (source: Readable, meta: OutputMeta) => Promise<void> {
+  return (source, meta) => attachOutput(source, meta, sink);
+}
+
+/**
+ * Splits a byte stream into lines. Complete lines are handed over in bulk (`region`: bytes
+ * start..end hold one or more lines, end being the index of the last newline), a pending partial
+ * line is kept in `carry` and cut into pieces as soon as it reaches MAX_LINE.
+ */
+abstract class LineSplitter {
+  private carry: Buffer[] = [];
+  private carryLength = 0;
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    if (this.carryLength > 0) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline < 0) {
+        this.addToCarry(chunk, 0, chunk.length);
+        return;
+      }
+      this.addToCarry(chunk, 0, newline);
+      this.lineEnd(this.takeCarry());
+      start = newline + 1;
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last >= start) {
+      this.region(chunk, start, last);
+      start = last + 1;
+    }
+    if (start < chunk.length) this.addToCarry(chunk, start, chunk.length);
+  }
+
+  end(): void {
+    if (this.carryLength > 0) this.partialEnd(this.takeCarry());
+  }
+
+  /** bytes start..end (exclusive) are complete lines separated by newlines; `end` is a newline */
+  protected abstract region(chunk: Buffer, start: number, end: number): void;
+  /** the rest of a line whose beginning was carried over (without its newline) */
+  protected abstract lineEnd(line: Buffer): void;
+  /** a piece of a line too long to hold, more of the same line follows */
+  protected abstract piece(bytes: Buffer): void;
+  /** the stream ended in the middle of a line */
+  protected abstract partialEnd(bytes: Buffer): void;
+  /** where to cut `bytes` so that the piece is at most MAX_LINE long */
+  protected cutAt(_bytes: Buffer): number {
+    return MAX_LINE;
+  }
+
+  private addToCarry(chunk: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    // copied: a small rest must not keep the whole 64 KiB chunk alive
+    this.carry.push(Buffer.from(chunk.subarray(start, end)));
+    this.carryLength += end - start;
+    // strictly more: where a character ends can only be told from the byte after the cut
+    while (this.carryLength > MAX_LINE) {
+      const held = this.takeCarry();
+      const cut = this.cutAt(held);
+      this.piece(held.subarray(0, cut));
+      if (cut < held.length) {
+        this.carry.push(held.subarray(cut));
+        this.carryLength = held.length - cut;
+      }
+    }
+  }
+
+  private takeCarry(): Buffer {
+    const whole = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryLength);
+    this.carry = [];
+    this.carryLength = 0;
+    return whole;
+  }
+}
+
+/** raw mode: bytes unchanged, never more than MAX_LINE held */
+class RawLines extends LineSplitter {
+  constructor(
+    private readonly sink: LogSink,
+    private readonly stream: StdStream,
+  ) {
+    super();
+  }
+
+  protected region(chunk: Buffer, start: number, end: number): void {
+    this.sink.writeRaw(this.stream, chunk.subarray(start, end + 1));
+  }
+
+  protected lineEnd(line: Buffer): void {
+    // the carried start of the line and its end go out as one write: nothing can come between
+    const withNewline = Buffer.allocUnsafe(line.length + 1);
+    line.copy(withNewline);
+    withNewline[line.length] = NEWLINE;
+    this.sink.writeRaw(this.stream, withNewline);
+  }
+
+  protected piece(bytes: Buffer): void {
+    this.sink.writeRaw(this.stream, bytes);
+  }
+
+  protected partialEnd(bytes: Buffer): void {
+    this.sink.writeRaw(this.stream, bytes);
+  }
+}
+
+/** json mode: one pino record per line, `partial: true` on every piece of a cut line but the last */
+class JsonLines extends LineSplitter {
+  private readonly log: Logger;
+
+  constructor(sink: LogSink, meta: OutputMeta) {
+    super();
+    this.log = outputLogger(sink).child({ component: meta.component, stream: meta.stream });
+  }
+
+  protected region(chunk: Buffer, start: number, end: number): void {
+    if (end - start <= MAX_LINE) {
+      // decoding once and slicing the string is much cheaper than a decode per line
+      const text = chunk.toString('utf8', start, end);
+      let from = 0;
+      for (;;) {
+        const newline = text.indexOf('\n', from);
+        if (newline < 0) {
+          this.line(text.slice(from));
+          return;
+        }
+        this.line(text.slice(from, newline));
+        from = newline + 1;
+      }
+    }
+    let from = start;
+    while (from <= end) {
+      const newline = chunk.indexOf(NEWLINE, from);
+      this.longLine(chunk.subarray(from, newline));
+      from = newline + 1;
+    }
+  }
+
+  protected lineEnd(line: Buffer): void {
+    this.longLine(line);
+  }
+
+  protected piece(bytes: Buffer): void {
+    this.log.info({ partial: true }, bytes.toString('utf8'));
+  }
+
+  protected partialEnd(bytes: Buffer): void {
+    this.line(bytes.toString('utf8'));
+  }
+
+  /** backs off to the start of a UTF-8 character, so no character is torn between two records */
+  protected override cutAt(bytes: Buffer): number {
+    let cut = MAX_LINE;
+    for (let back = 0; back < 3 && cut > 0 && (bytes[cut]! & 0xc0) === 0x80; back++) cut--;
+    return cut > 0 && (bytes[cut]! & 0xc0) !== 0x80 ? cut : MAX_LINE;
+  }
+
+  private longLine(line: Buffer): void {
+    let rest = line;
+    while (rest.length > MAX_LINE) {
+      const cut = this.cutAt(rest);
+      this.piece(rest.subarray(0, cut));
+      rest = rest.subarray(cut);
+    }
+    this.line(rest.toString('utf8'));
+  }
+
+  private line(text: string): void {
+    this.log.info(text.endsWith('\r') ? text.slice(0, -1) : text);
+  }
+}
+
+const outputLoggers = new WeakMap<LogSink, Logger>();
+
+/**
+ * Component output is not the supervisor's tracing: it is recorded at info whatever the tracelevel
+ * says, by a logger of its own that writes to the same sink.
+ */
+function outputLogger(sink: LogSink): Logger {
+  let logger = outputLoggers.get(sink);
+  if (!logger) {
+    logger = pino({ level: 'info' }, sink.records);
+    outputLoggers.set(sink, logger);
+  }
+  return logger;
+}
