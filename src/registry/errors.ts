@@ -19,8 +19,9 @@ export class RegistryError extends Error {
   override name = 'RegistryError';
   readonly problems: RegistryProblem[];
 
-  constructor(problems: RegistryProblem[]) {
-    const sorted = [...problems].sort((a, b) => a.line - b.line);
+  /** `trailing` stays last, after the problems sorted by line */
+  constructor(problems: RegistryProblem[], trailing: RegistryProblem[] = []) {
+    const sorted = [...[...problems].sort((a, b) => a.line - b.line), ...trailing];
     super(sorted.map(formatProblem).join('\n'));
     this.problems = sorted;
   }
@@ -30,10 +31,12 @@ export class RegistryError extends Error {
 export function formatProblem(problem: RegistryProblem): string {
   const location =
     problem.line > 0 ? `${displayPath(problem.file)}:${problem.line}` : displayPath(problem.file);
-  const element = problem.element ? ` <${problem.element}>` : '';
+  const name = problem.element.length > 60 ? `${problem.element.slice(0, 60)}...` : problem.element;
+  const element = name ? ` <${name}>` : '';
   const where = problem.where ? ` in ${problem.where}` : '';
   const subject = element || where ? `${element}${where}:` : '';
-  return `${location}:${subject} ${problem.message}`;
+  // one line per problem, whatever a quoted value held
+  return `${location}:${subject} ${problem.message}`.replace(/\r\n|\r|\n/g, '\\n');
 }
 
 /** A path as short as it can be while still being unambiguous from where the user stands. */
@@ -43,13 +46,22 @@ export function displayPath(file: string, cwd = process.cwd()): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
+/** Beyond this many, a file is not a registry with mistakes but something else: stop listing. */
+export const MAX_PROBLEMS = 50;
+
 /** Collects the problems of one file while it is read. */
 export class ProblemList {
   readonly items: RegistryProblem[] = [];
+  private more = 0;
+  private moreLine = 0;
 
   constructor(readonly file: string) {}
 
   add(line: number, element: string, message: string, where?: string): void {
+    if (this.full) {
+      if (this.more++ === 0) this.moreLine = line;
+      return;
+    }
     this.items.push({ file: this.file, line, element, message, ...(where ? { where } : {}) });
   }
 
@@ -57,7 +69,24 @@ export class ProblemList {
     return this.items.length === 0;
   }
 
+  /** no further problem will be listed: callers may skip work that only makes messages better */
+  get full(): boolean {
+    return this.items.length >= MAX_PROBLEMS;
+  }
+
   throwIfAny(): void {
-    if (!this.empty) throw new RegistryError(this.items);
+    if (this.empty) return;
+    const more =
+      this.more > 0
+        ? [
+            {
+              file: this.file,
+              line: this.moreLine,
+              element: '',
+              message: `and ${this.more} more problems from here on`,
+            },
+          ]
+        : [];
+    throw new RegistryError(this.items, more);
   }
 }

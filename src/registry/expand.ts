@@ -8,6 +8,8 @@ export interface Expansion {
   errors: string[];
 }
 
+import { quoted } from './values.js';
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function expandVariables(raw: string, env: NodeJS.ProcessEnv): Expansion {
@@ -34,7 +36,7 @@ export function expandVariables(raw: string, env: NodeJS.ProcessEnv): Expansion 
     }
     const close = raw.indexOf('}', next + 2);
     if (close < 0) {
-      errors.push(`unterminated "\${" in "${raw}": expected \${NAME} or \${NAME:-default}`);
+      errors.push(`unterminated "\${" in ${quoted(raw)}: expected \${NAME} or \${NAME:-default}`);
       value += raw.slice(next);
       break;
     }
@@ -43,7 +45,9 @@ export function expandVariables(raw: string, env: NodeJS.ProcessEnv): Expansion 
     const name = split < 0 ? inner : inner.slice(0, split);
     const fallback = split < 0 ? undefined : inner.slice(split + 2);
     if (!NAME.test(name)) {
-      errors.push(`"\${${inner}}" is not a variable reference: expected \${NAME} or \${NAME:-default}`);
+      errors.push(
+        `${quoted(`\${${inner}}`)} is not a variable reference: expected \${NAME} or \${NAME:-default}`,
+      );
     } else {
       const current = env[name];
       if (fallback !== undefined) value += current === undefined || current === '' ? fallback : current;

@@ -7,6 +7,7 @@ import { mergeServers } from './merge.js';
 import type { Registry } from './model.js';
 import { readDocument } from './read.js';
 import { resolveRegistry } from './resolve.js';
+import { quoted } from './values.js';
 import { MAX_REGISTRY_BYTES, parseXml } from './xml.js';
 
 /**
@@ -75,7 +76,7 @@ function decode(bytes: Buffer, fail: (message: string) => never): string {
   if (['iso-8859-1', 'latin1', 'latin-1', 'windows-1252', 'cp1252', 'iso-8859-15'].includes(encoding)) {
     return new TextDecoder(encoding === 'latin-1' ? 'latin1' : encoding).decode(bytes);
   }
-  return fail(`encoding "${declared}" is not supported: save the registry as UTF-8`);
+  return fail(`encoding ${quoted(declared ?? '')} is not supported: save the registry as UTF-8`);
 }
 
 function describe(error: unknown): string {

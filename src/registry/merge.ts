@@ -4,7 +4,7 @@
 import type { ProfileDocument, RegistryDocument, ServerDocument, Settings } from './document.js';
 import { emptySettings, setVariable } from './document.js';
 import type { ProblemList } from './errors.js';
-import { closest } from './values.js';
+import { closest, quoted } from './values.js';
 
 export interface MergedServer {
   id: string;
@@ -32,12 +32,13 @@ function profilesOf(
       found.push(profile.settings);
       continue;
     }
-    const near = closest(ref.id, profiles.keys());
+    // suggestions are for typos in a registry of human size, not worth seconds on a generated one
+    const near = problems.full || profiles.size > 1000 ? undefined : closest(ref.id, profiles.keys());
     const known = profiles.size === 0 ? ' (there is no <profiles> section)' : '';
     problems.add(
       ref.line,
       'profile',
-      `profile "${ref.id}" is not defined${near ? `: did you mean "${near}"?` : known}`,
+      `profile ${quoted(ref.id)} is not defined${near ? `: did you mean ${quoted(near)}?` : known}`,
       `server "${server.id}"`,
     );
     // what an undefined profile would have set is unknown: do not also report it as missing

@@ -15,6 +15,7 @@ import { expandVariables } from './expand.js';
 import type { CheckSpec, RestartSpec } from './model.js';
 import {
   closest,
+  orList,
   type Parsed,
   parseBoolean,
   parseChoice,
@@ -23,6 +24,7 @@ import {
   parseInteger,
   parseSeconds,
   parseSignal,
+  quoted,
 } from './values.js';
 import type { XmlElement } from './xml.js';
 
@@ -194,12 +196,16 @@ class Reader {
     this.attributes(element, [], 'profiles');
     for (const child of this.children(element, ['profile'], 'profiles', undefined)) {
       const id = this.id(child, 'profile', undefined);
-      const where = id === undefined ? `the profile on line ${child.line}` : `profile "${id}"`;
+      const where = id === undefined ? `the profile on line ${child.line}` : `profile ${quoted(id)}`;
       const settings = this.settings(child, settingChildren, where, ['id'], []);
       if (id === undefined) continue;
       const earlier = into.get(id);
       if (earlier) {
-        this.report(child, undefined, `duplicate profile id "${id}" (first defined on line ${earlier.line})`);
+        this.report(
+          child,
+          undefined,
+          `duplicate profile id ${quoted(id)} (first defined on line ${earlier.line})`,
+        );
         continue;
       }
       into.set(id, { id, line: child.line, settings });
@@ -355,7 +361,7 @@ class Reader {
         this.report(
           variable,
           where,
-          `"${name}" is not a usable variable name (it must not be empty or contain "=")`,
+          `${quoted(name)} is not a usable variable name (it must not be empty or contain "=")`,
         );
         continue;
       }
@@ -410,7 +416,7 @@ class Reader {
       this.report(element, where, `missing attribute type: expected type="${types.join('", "')}"`);
     } else if (typeText !== undefined && type === undefined) {
       const why = typeText === 'fd' ? ' (fd is for readiness only)' : '';
-      this.report(element, where, `unknown check type "${typeText}": expected ${types.join(', ')}${why}`);
+      this.report(element, where, `unknown check type ${quoted(typeText)}: expected ${orList(types)}${why}`);
     }
 
     const known = [...checkTimingAttributes, ...Object.values(checkTypeAttributes).flat()];
@@ -597,8 +603,11 @@ class Reader {
   private text(element: XmlElement, where: string | undefined): void {
     const text = element.text.trim();
     if (text === '') return;
-    const shown = text.length > 40 ? `${text.slice(0, 40)}...` : text;
-    this.report(element, where, `unexpected text "${shown}": <${element.name}> holds elements, not text`);
+    this.report(
+      element,
+      where,
+      `unexpected text ${quoted(text, 40)}: <${element.name}> holds elements, not text`,
+    );
   }
 
   /** for elements that carry everything in attributes */

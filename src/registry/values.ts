@@ -2,6 +2,11 @@
 // what was expected and what was found.
 import { constants } from 'node:os';
 
+/** a value as shown in a message: quoted, escaped, cut short; never a line break */
+export function quoted(text: string, max = 60): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}...` : text);
+}
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -12,8 +17,8 @@ export const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 /** Seconds, decimals allowed: `5`, `0.5`, `.5`. */
 export function parseSeconds(text: string, { positive = false } = {}): Parsed<number> {
-  if (/^-\s*(\d+(\.\d*)?|\.\d+)$/.test(text)) return fail(`a time must not be negative, got "${text}"`);
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return fail(`expected a number of seconds, got "${text}"`);
+  if (/^-\s*(\d+(\.\d*)?|\.\d+)$/.test(text)) return fail(`a time must not be negative, got ${quoted(text)}`);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) return fail(`expected a number of seconds, got ${quoted(text)}`);
   const value = Number(text);
   if (value > MAX_SECONDS) return fail(`${text} seconds is too long (at most ${MAX_SECONDS})`);
   if (positive && value === 0) return fail('expected more than 0 seconds, got 0');
@@ -26,7 +31,7 @@ export function parseInteger(
   max: number,
   what = 'a whole number',
 ): Parsed<number> {
-  if (!/^[-+]?\d+$/.test(text)) return fail(`expected ${what}, got "${text}"`);
+  if (!/^[-+]?\d+$/.test(text)) return fail(`expected ${what}, got ${quoted(text)}`);
   const value = Number(text);
   if (value < min || value > max) return fail(`expected ${what} from ${min} to ${max}, got ${text}`);
   return ok(value);
@@ -39,7 +44,7 @@ export function parseBoolean(text: string): Parsed<boolean> {
   const lower = text.toLowerCase();
   if (truthy.has(lower)) return ok(true);
   if (falsy.has(lower)) return ok(false);
-  return fail(`expected true or false, got "${text}"`);
+  return fail(`expected true or false, got ${quoted(text)}`);
 }
 
 /** `SIGTERM`, `TERM` or `sigterm`: stored as `SIGTERM`. Only signals this system knows. */
@@ -48,13 +53,13 @@ export function parseSignal(text: string): Parsed<NodeJS.Signals> {
   const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
   if (/^SIG[A-Z0-9]+$/.test(name) && Object.hasOwn(constants.signals, name))
     return ok(name as NodeJS.Signals);
-  return fail(`unknown signal "${text}": expected a name such as SIGTERM, SIGINT, SIGQUIT or SIGUSR1`);
+  return fail(`unknown signal ${quoted(text)}: expected a name such as SIGTERM, SIGINT, SIGQUIT or SIGUSR1`);
 }
 
 export function parseChoice<T extends string>(text: string, choices: readonly T[]): Parsed<T> {
   const found = choices.find((choice) => choice === text);
   if (found !== undefined) return ok(found);
-  return fail(`expected ${choices.join(', ').replace(/, ([^,]*)$/, ' or $1')}, got "${text}"`);
+  return fail(`expected ${orList(choices)}, got ${quoted(text)}`);
 }
 
 export function parseHttpUrl(text: string): Parsed<string> {
@@ -62,10 +67,10 @@ export function parseHttpUrl(text: string): Parsed<string> {
   try {
     url = new URL(text);
   } catch {
-    return fail(`expected an http:// or https:// URL, got "${text}"`);
+    return fail(`expected an http:// or https:// URL, got ${quoted(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return fail(`expected an http:// or https:// URL, got "${text}"`);
+    return fail(`expected an http:// or https:// URL, got ${quoted(text)}`);
   }
   return ok(text);
 }
@@ -75,32 +80,41 @@ export function parseId(text: string): Parsed<string> {
   if (/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(text)) return ok(text);
   if (text === '') return fail('the id is empty');
   return fail(
-    `"${text}" is not a usable id: use letters, digits, ".", "_" and "-" (starting with a letter or digit)`,
+    `${quoted(text)} is not a usable id: use letters, digits, ".", "_" and "-" (starting with a letter or digit)`,
   );
 }
 
-/** Levenshtein distance, for "did you mean". */
+/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment). */
 export function editDistance(a: string, b: string): number {
-  const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  // three rolling rows: the one before the previous (for swaps), the previous, the current
+  let before = new Array<number>(b.length + 1).fill(0);
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let current = new Array<number>(b.length + 1).fill(0);
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0] ?? 0;
-    previous[0] = i;
+    current[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const above = previous[j] ?? 0;
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      previous[j] = Math.min(above + 1, (previous[j - 1] ?? 0) + 1, diagonal + cost);
-      diagonal = above;
+      let best = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, (before[j - 2] ?? 0) + 1);
+      current[j] = best;
     }
+    [before, previous, current] = [previous, current, before];
   }
   return previous[b.length] ?? 0;
 }
 
 /** The closest candidate when it is close enough to be a typo, else undefined. */
 export function closest(name: string, candidates: Iterable<string>): string | undefined {
+  // no typo is that long, and the distance costs length x length
+  if (name.length > 64) return undefined;
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
+  const lower = name.toLowerCase();
   for (const candidate of candidates) {
-    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    // a length difference is a lower bound of the distance: skip what cannot be close
+    if (Math.abs(candidate.length - name.length) > 3) continue;
+    const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;
@@ -109,4 +123,9 @@ export function closest(name: string, candidates: Iterable<string>): string | un
   // one or two letters apart is a different name when the name itself is that short
   const allowed = name.length <= 2 ? 0 : Math.max(1, Math.floor(name.length / 4));
   return bestDistance <= Math.min(allowed, 3) ? best : undefined;
+}
+
+/** 'a, b or c' */
+export function orList(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }

@@ -67,9 +67,8 @@ export function parseXml(text: string, problems: ProblemList): XmlElement | unde
 
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
-    const { msg, line } = valid.err;
-    const tag = /tag '([^']+)'/.exec(msg)?.[1] ?? '';
-    problems.add(Math.max(1, line), tag, `not well-formed XML: ${msg}`);
+    const { line, element, message } = describeSyntaxError(valid.err.msg, valid.err.line, text, lines);
+    problems.add(Math.max(1, line), element, `not well-formed XML: ${message}`);
     return undefined;
   }
 
@@ -94,6 +93,40 @@ export function parseXml(text: string, problems: ProblemList): XmlElement | unde
     problems.add(extra.line, extra.name, 'a second root element: everything belongs inside <supervisor>');
   }
   return roots[0];
+}
+
+/** The validator's messages, made to say what to do where they do not. */
+function describeSyntaxError(
+  msg: string,
+  line: number,
+  text: string,
+  lines: LineIndex,
+): { line: number; element: string; message: string } {
+  if (msg === "char '&' is not expected.") {
+    return { line, element: '', message: 'a bare "&" must be written &amp;' };
+  }
+  // several tags left open: the validator lists them (outermost first) and gives no line
+  const open = /^Invalid '(\[.*\])' found\.$/.exec(msg)?.[1];
+  if (open !== undefined) {
+    let names: string[] = [];
+    try {
+      const parsed: unknown = JSON.parse(open);
+      if (Array.isArray(parsed)) names = parsed.map(String);
+    } catch {
+      // keep the validator's own words
+    }
+    const innermost = names.at(-1);
+    if (innermost !== undefined) {
+      const at = text.lastIndexOf(`<${innermost}`);
+      return {
+        line: at >= 0 ? lines.lineOf(at) : line,
+        element: innermost,
+        message: `the file ends with tags still open: ${names.map((n) => `<${n}>`).join(', ')} (is it truncated?)`,
+      };
+    }
+  }
+  const element = /tag '([^']{1,64})'/.exec(msg)?.[1] ?? '';
+  return { line, element, message: msg.length > 200 ? `${msg.slice(0, 200)}...` : msg };
 }
 
 function toElements(nodes: unknown, lines: LineIndex, problems: ProblemList, line: number): XmlElement[] {
