@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "s7supervisor_native",
+      "sources": ["native/reaper.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
+    }
+  ]
+}
