@@ -4,13 +4,15 @@
 // between scrapes; probe results, reaped orphans and reloads arrive as events.
 import {
   Counter,
+  type CounterConfiguration,
   collectDefaultMetrics,
   Gauge,
+  type GaugeConfiguration,
   Histogram,
-  type Metric,
   Registry,
   type RegistryContentType,
 } from 'prom-client';
+import type { GroupStats } from '../process/procfs.js';
 import {
   type ComponentStatus,
   componentStates,
@@ -41,6 +43,44 @@ export interface SupervisorMetrics {
   close(): void;
 }
 
+interface Scrape {
+  components: ComponentStatus[];
+  resources: Map<string, GroupStats>;
+}
+
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+}
+
+/** A gauge whose series are computed when the registry renders it (prom-client calls get()). */
+class SnapshotGauge extends Gauge {
+  constructor(
+    config: GaugeConfiguration<string>,
+    private readonly samples: () => Sample[],
+  ) {
+    super(config);
+  }
+
+  override async get() {
+    return { ...(await super.get()), values: this.samples() };
+  }
+}
+
+/** A counter whose series are computed when the registry renders it, from cumulative counts. */
+class SnapshotCounter extends Counter {
+  constructor(
+    config: CounterConfiguration<string>,
+    private readonly samples: () => Sample[],
+  ) {
+    super(config);
+  }
+
+  override async get() {
+    return { ...(await super.get()), values: this.samples() };
+  }
+}
+
 /** seconds: probes range from a loopback TCP connect to a slow exec hitting its timeout */
 const checkBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -49,60 +89,111 @@ export function createMetrics(view: SupervisorView, options: MetricsOptions): Su
   const registers = [registry];
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const up = new Gauge({
-    name: 's7supervisor_component_up',
-    help: "1 while the component's process runs",
-    labelNames: ['component'],
-    registers,
-  });
-  const ready = new Gauge({
-    name: 's7supervisor_component_ready',
-    help: '1 while the component is ready',
-    labelNames: ['component'],
-    registers,
-  });
-  const state = new Gauge({
-    name: 's7supervisor_component_state',
-    help: '1 for the current state of the component, 0 for the others',
-    labelNames: ['component', 'state'],
-    registers,
-  });
-  const restarts = new Counter({
-    name: 's7supervisor_component_restarts_total',
-    help: 'Restarts of the component',
-    labelNames: ['component'],
-    registers,
-  });
-  const exits = new Counter({
-    name: 's7supervisor_component_exits_total',
-    help: 'Exits of the component, by reason',
-    labelNames: ['component', 'reason'],
-    registers,
-  });
-  const lastExitCode = new Gauge({
-    name: 's7supervisor_component_last_exit_code',
-    help: 'Exit code of the last run of the component (128+N when signal N ended it)',
-    labelNames: ['component'],
-    registers,
-  });
-  const startTime = new Gauge({
-    name: 's7supervisor_component_start_time_seconds',
-    help: 'Unix time of the last start of the component',
-    labelNames: ['component'],
-    registers,
-  });
-  const memory = new Gauge({
-    name: 's7supervisor_component_resident_memory_bytes',
-    help: "Resident memory of the component's whole process group",
-    labelNames: ['component'],
-    registers,
-  });
-  const cpu = new Counter({
-    name: 's7supervisor_component_cpu_seconds_total',
-    help: "CPU time (user and system) of the component's process group in its current run",
-    labelNames: ['component'],
-    registers,
-  });
+  // The component metrics are computed from the scrape's snapshot when the registry asks for
+  // them: no per-series bookkeeping between scrapes, and a component removed by a reload simply
+  // is not there any more.
+  let scrape: Scrape = { components: [], resources: new Map() };
+  const perComponent =
+    (value: (c: ComponentStatus, group: GroupStats | undefined) => number | undefined) => () => {
+      const samples: Sample[] = [];
+      for (const c of scrape.components) {
+        const v = value(c, scrape.resources.get(c.id));
+        if (v !== undefined) samples.push({ labels: { component: c.id }, value: v });
+      }
+      return samples;
+    };
+
+  new SnapshotGauge(
+    {
+      name: 's7supervisor_component_up',
+      help: "1 while the component's process runs",
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((c) => (c.pid !== undefined ? 1 : 0)),
+  );
+  new SnapshotGauge(
+    {
+      name: 's7supervisor_component_ready',
+      help: '1 while the component is ready',
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((c) => (c.ready ? 1 : 0)),
+  );
+  new SnapshotGauge(
+    {
+      name: 's7supervisor_component_state',
+      help: '1 for the current state of the component, 0 for the others',
+      labelNames: ['component', 'state'],
+      registers,
+    },
+    () =>
+      scrape.components.flatMap((c) =>
+        componentStates.map((state) => ({
+          labels: { component: c.id, state },
+          value: state === c.state ? 1 : 0,
+        })),
+      ),
+  );
+  // the snapshot's counts are cumulative over the supervisor's life: the counters show them as they are
+  new SnapshotCounter(
+    {
+      name: 's7supervisor_component_restarts_total',
+      help: 'Restarts of the component',
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((c) => c.restarts),
+  );
+  new SnapshotCounter(
+    {
+      name: 's7supervisor_component_exits_total',
+      help: 'Exits of the component, by reason',
+      labelNames: ['component', 'reason'],
+      registers,
+    },
+    () =>
+      scrape.components.flatMap((c) =>
+        exitReasons.map((reason) => ({ labels: { component: c.id, reason }, value: c.exits[reason] })),
+      ),
+  );
+  new SnapshotGauge(
+    {
+      name: 's7supervisor_component_last_exit_code',
+      help: 'Exit code of the last run of the component (128+N when signal N ended it)',
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((c) => c.lastExit?.code),
+  );
+  new SnapshotGauge(
+    {
+      name: 's7supervisor_component_start_time_seconds',
+      help: 'Unix time of the last start of the component',
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((c) => (c.startedAt === undefined ? undefined : c.startedAt / 1000)),
+  );
+  new SnapshotGauge(
+    {
+      name: 's7supervisor_component_resident_memory_bytes',
+      help: "Resident memory of the component's whole process group",
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((_c, group) => group?.rssBytes),
+  );
+  new SnapshotCounter(
+    {
+      name: 's7supervisor_component_cpu_seconds_total',
+      help: "CPU time (user and system) of the component's process group in its current run",
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((_c, group) => group?.cpuSeconds),
+  );
   const checkDuration = new Histogram({
     name: 's7supervisor_check_duration_seconds',
     help: 'Duration of readiness and liveness probes',
@@ -154,26 +245,9 @@ export function createMetrics(view: SupervisorView, options: MetricsOptions): Su
   view.on('reaped', onReaped);
   view.on('reload', onReload);
 
-  const snapshotted: Metric[] = [up, ready, state, restarts, exits, lastExitCode, startTime, memory, cpu];
-  const fillFromSnapshot = (components: ComponentStatus[]) => {
-    for (const metric of snapshotted) metric.reset();
-    const resources = componentResources(components);
-    for (const c of components) {
-      const component = c.id;
-      up.set({ component }, c.pid !== undefined ? 1 : 0);
-      ready.set({ component }, c.ready ? 1 : 0);
-      for (const s of componentStates) state.set({ component, state: s }, s === c.state ? 1 : 0);
-      // the snapshot's counts are cumulative over the supervisor's life: the counters show them
-      restarts.inc({ component }, c.restarts);
-      for (const reason of exitReasons) exits.inc({ component, reason }, c.exits[reason]);
-      if (c.lastExit) lastExitCode.set({ component }, c.lastExit.code);
-      if (c.startedAt !== undefined) startTime.set({ component }, c.startedAt / 1000);
-      const group = resources.get(component);
-      if (group) {
-        memory.set({ component }, group.rssBytes);
-        cpu.inc({ component }, group.cpuSeconds);
-      }
-    }
+  const takeSnapshot = () => {
+    const components = view.components();
+    scrape = { components, resources: componentResources(components) };
     const present = new Set(components.map((c) => c.id));
     for (const [component, kinds] of checkSeries) {
       if (present.has(component)) continue;
@@ -196,9 +270,10 @@ export function createMetrics(view: SupervisorView, options: MetricsOptions): Su
   };
   rememberCounters();
   let queue: Promise<unknown> = Promise.resolve();
+  const inFlight = new Map<ExpositionFormat, Promise<RenderedMetrics>>();
 
   const renderNow = async (format: ExpositionFormat): Promise<RenderedMetrics> => {
-    fillFromSnapshot(view.components());
+    takeSnapshot();
     if (format === 'prometheus') return { contentType: registry.contentType, body: await registry.metrics() };
     rememberCounters();
     registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
@@ -214,8 +289,15 @@ export function createMetrics(view: SupervisorView, options: MetricsOptions): Su
     registry,
     render(accept?: string) {
       const format = negotiateFormat(accept);
+      // scrapes that arrive while one of the same format is pending share its result
+      const pending = inFlight.get(format);
+      if (pending) return pending;
       const result = queue.then(() => renderNow(format));
-      queue = result.catch(() => {});
+      inFlight.set(format, result);
+      queue = result.then(
+        () => inFlight.delete(format),
+        () => inFlight.delete(format),
+      );
       return result;
     },
     close() {

@@ -2,7 +2,7 @@
 // process group and CPU times), plus /proc/[pid]/statm for the members of the wanted groups only
 // (no /proc/[pid]/status, which is much larger to format). A scrape with 100 components costs one
 // directory listing and one or two small reads per process; procfs lives in memory, no disk I/O.
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 export interface GroupStats {
   /** resident memory of every process of the group */
@@ -23,31 +23,44 @@ export interface GroupStats {
  */
 export const CLOCK_TICKS_PER_SECOND = 100;
 
+/** one buffer for every read: a stat line is a few hundred bytes, statm less than a hundred */
+const buffer = Buffer.alloc(4096);
+
+/**
+ * Reads a small /proc file with open/read/close (readFileSync adds an fstat and a second read per
+ * file, which doubles the cost of a pass); undefined when the process is gone.
+ */
+function readSmall(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const length = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.toString('latin1', 0, length);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 let pageSizeCache: number | undefined;
 
 /** the kernel's page size (the unit of rss in stat): the first mapping's KernelPageSize in smaps */
 export function pageSize(): number {
   if (pageSizeCache !== undefined) return pageSizeCache;
-  pageSizeCache = 4096;
-  try {
-    const fd = openSync('/proc/self/smaps', 'r');
-    try {
-      const buffer = Buffer.alloc(4096);
-      const length = readSync(fd, buffer, 0, buffer.length, 0);
-      const match = /KernelPageSize:\s+(\d+) kB/.exec(buffer.toString('latin1', 0, length));
-      if (match?.[1]) pageSizeCache = Number(match[1]) * 1024;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // no smaps (a restricted /proc): 4 KiB is the page size of every common Linux platform
-  }
+  // the first mapping's entry is well within the first 4 KiB of smaps
+  const match = /KernelPageSize:\s+(\d+) kB/.exec(readSmall('/proc/self/smaps') ?? '');
+  // no smaps (a restricted /proc): 4 KiB is the page size of every common Linux platform
+  pageSizeCache = match?.[1] ? Number(match[1]) * 1024 : 4096;
   return pageSizeCache;
 }
 
 // fields of /proc/[pid]/stat after "pid (comm) ", counted from 0 (field 3, state, is index 0)
 const STATE = 0;
-const PGRP = 2;
 const UTIME = 11;
 const STIME = 12;
 const CUTIME = 13;
@@ -58,13 +71,10 @@ const CSTIME = 14;
  * without summing (it can be off by hundreds of pages), while statm sums it exactly.
  */
 function residentPages(statmPath: string): number {
-  try {
-    const statm = readFileSync(statmPath, 'latin1');
-    const start = statm.indexOf(' ') + 1;
-    return Number(statm.slice(start, statm.indexOf(' ', start)));
-  } catch {
-    return 0; // exited between the two reads
-  }
+  const statm = readSmall(statmPath);
+  if (statm === undefined) return 0; // exited between the two reads
+  const start = statm.indexOf(' ') + 1;
+  return Number(statm.slice(start, statm.indexOf(' ', start)));
 }
 
 /**
@@ -85,16 +95,16 @@ export function processGroupStats(pgids: Iterable<number>, procRoot = '/proc'): 
   for (const entry of entries) {
     const first = entry.charCodeAt(0);
     if (first < 48 || first > 57) continue; // not a pid
-    let stat: string;
-    try {
-      stat = readFileSync(`${procRoot}/${entry}/stat`, 'latin1');
-    } catch {
-      continue; // exited while we looked
-    }
-    // comm may hold spaces and parentheses: the fields start after the last ')'
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pgid = Number(fields[PGRP]);
+    const stat = readSmall(`${procRoot}/${entry}/stat`);
+    if (stat === undefined) continue; // exited while we looked
+    // comm may hold spaces and parentheses: the fields start after the last ')'. The group id
+    // (the third of them) is read first: most processes on the machine are not ours.
+    const fieldsStart = stat.lastIndexOf(')') + 2;
+    const afterState = stat.indexOf(' ', fieldsStart);
+    const afterParent = stat.indexOf(' ', afterState + 1);
+    const pgid = Number(stat.slice(afterParent + 1, stat.indexOf(' ', afterParent + 1)));
     if (!wanted.has(pgid)) continue;
+    const fields = stat.slice(fieldsStart).split(' ');
     const ticks =
       Number(fields[UTIME]) + Number(fields[STIME]) + Number(fields[CUTIME]) + Number(fields[CSTIME]);
     let stats = result.get(pgid);

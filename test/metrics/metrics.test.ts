@@ -181,6 +181,12 @@ test('series follow the components: a removed component disappears, counters sta
   body = (await metrics.render()).body;
   assert.equal(sampleValue(body, 's7supervisor_component_restarts_total', { component: 'is' }), 3);
 
+  // scrapes of the same format that overlap share one rendering
+  const [first, second] = await Promise.all([metrics.render(), metrics.render()]);
+  assert.equal(first, second);
+  const [third, om] = await Promise.all([metrics.render(), metrics.render('application/openmetrics-text')]);
+  assert.notEqual(third.contentType, om.contentType);
+
   // close() stops counting events
   metrics.close();
   view.emit('reaped', 5);
