@@ -24,7 +24,13 @@ if [[ ${1:-} == --stop ]]; then
   if [[ -f $pidfile ]]; then
     pid=$(cat "$pidfile")
     # only the service this script started, and only if that pid is still that service
-    if grep -qs 'system.service' "/proc/$pid/cmdline" 2>/dev/null; then kill "$pid"; fi
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'podman system service'; then
+      kill "$pid"
+      for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+      done
+    fi
     rm -f "$pidfile"
   fi
   exit 0
