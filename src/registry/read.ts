@@ -588,6 +588,9 @@ class Reader {
   }
 
   private unknownElement(name: string, parent: string, allowed: string[]): string {
+    if (name === 'profile' && parent === 'profile') {
+      return 'a profile cannot refer to another profile: put the <profile ref> on the server';
+    }
     const home = parentsOf.get(name);
     if (home !== undefined && home !== parent)
       return `not allowed inside <${parent}>: <${name}> belongs in <${home}>`;

@@ -82,6 +82,20 @@ describe('refused registries', () => {
     assertOneProblem(xml, { at: '<tcpport>', element: 'tcpport', message: /belongs in <config>/ });
   });
 
+  test('a profile referring to a profile', () => {
+    const xml = registry(
+      '<profile ref="A"/>',
+      '',
+      '<profiles>\n    <profile id="A"><profile ref="B"/><command>x</command></profile>\n    <profile id="B"/>\n  </profiles>',
+    );
+    assertOneProblem(xml, {
+      at: '<profile ref="B"/>',
+      element: 'profile',
+      where: 'profile "A"',
+      message: /a profile cannot refer to another profile: put the <profile ref> on the server/,
+    });
+  });
+
   test('unknown element in config, with "did you mean"', () => {
     const xml = registry(command, '<tcpprot>9910</tcpprot>');
     assertOneProblem(xml, {
