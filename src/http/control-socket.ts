@@ -28,7 +28,14 @@ export function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> 
 }
 
 export async function openControlSocket(app: http.RequestListener, path: string): Promise<http.Server> {
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new StartupError(
+      `cannot create the folder of the control socket ${path}: ${reason} (set <temp> or S7SUPERVISOR_SOCKET to a writable place)`,
+    );
+  }
   if (isSocketFile(path)) {
     if (await socketAnswers(path)) throw new StartupError(`another supervisor is running: ${path} answers`);
     // left behind by a run that did not exit cleanly: nobody listens, so it is safe to replace

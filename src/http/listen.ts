@@ -76,7 +76,13 @@ export async function listenUnixSocket(app: RequestListener, path: string): Prom
       }
     },
     (code, explanation) =>
-      `cannot listen on ${path}: ${code === 'EADDRINUSE' ? 'the socket file already exists' : explanation}`,
+      `cannot listen on ${path}: ${
+        code === 'EADDRINUSE'
+          ? 'the socket file already exists'
+          : code === 'EACCES'
+            ? 'permission denied (set <temp> or S7SUPERVISOR_SOCKET to a writable place)'
+            : explanation
+      }`,
   );
   chmodSync(path, 0o600);
   return server;
