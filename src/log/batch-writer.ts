@@ -8,6 +8,10 @@ import type { Writable } from 'node:stream';
 export interface BatchWriterOptions {
   /** hand the batch to the stream once it holds this many bytes (else at the next turn of the loop) */
   flushAt?: number;
+  /** the stream holding this many bytes not yet written makes producers wait... */
+  highWater?: number;
+  /** ...until it is down to this many: the next batch is queued while one is being written */
+  lowWater?: number;
   /**
    * the most we hold while the stream is full; beyond it, writes are dropped and counted rather
    * than growing the heap without end (only writers that ignore needsDrain() can get here)
@@ -20,12 +24,14 @@ export interface BatchWriterOptions {
 const DEFAULT_FLUSH_AT = 64 * 1024;
 const DEFAULT_MAX_PENDING = 64 * 1024 * 1024;
 const BIG_CHUNK = 16 * 1024;
+const DEFAULT_HIGH_WATER = 1024 * 1024;
+const DEFAULT_LOW_WATER = 256 * 1024;
 
 export class BatchWriter {
   private chunks: Array<string | Buffer> = [];
   /** bytes in `chunks`, counting a string's length (exact for ASCII, close enough for bounds) */
   private pending = 0;
-  /** the stream returned false: nothing more goes to it until 'drain' */
+  /** the stream holds highWater bytes: nothing more goes to it until it is down to lowWater */
   private blocked = false;
   private scheduled = false;
   private failed = false;
@@ -35,6 +41,8 @@ export class BatchWriter {
   private flushWaiters: Array<() => void> = [];
   private readonly flushAt: number;
   private readonly maxPending: number;
+  private readonly highWater: number;
+  private readonly lowWater: number;
   /** bytes dropped because the stream stayed full past maxPending, or had failed */
   droppedBytes = 0;
 
@@ -44,6 +52,8 @@ export class BatchWriter {
   ) {
     this.flushAt = options.flushAt ?? DEFAULT_FLUSH_AT;
     this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    this.highWater = options.highWater ?? DEFAULT_HIGH_WATER;
+    this.lowWater = options.lowWater ?? DEFAULT_LOW_WATER;
     // EPIPE and the like must not take the supervisor down: it goes on without this destination
     stream.on('error', () => this.fail());
   }
@@ -126,27 +136,28 @@ export class BatchWriter {
     const chunks = this.chunks;
     this.chunks = [];
     this.pending = 0;
-    let ok = true;
+    // write()'s own answer is ignored: it turns false at a small highWaterMark and only says
+    // 'drain' once everything is out, which would leave the descriptor idle while we refill it
     for (const chunk of chunks) {
       this.inFlight++;
-      ok = this.stream.write(chunk, this.onWritten);
+      this.stream.write(chunk, this.onWritten);
     }
-    if (!ok) {
-      this.blocked = true;
-      this.stream.once('drain', this.onDrain);
-    }
+    if (this.stream.writableLength >= this.highWater) this.blocked = true;
   }
 
   private readonly onWritten = (error?: Error | null): void => {
     this.inFlight--;
-    if (error) this.fail();
-    else if (this.isFlushed()) this.release(this.flushWaiters);
-  };
-
-  private readonly onDrain = (): void => {
-    this.blocked = false;
-    this.flushNow();
-    if (!this.blocked) this.release(this.waiters);
+    if (error) {
+      this.fail();
+      return;
+    }
+    // with none of ours in flight, what is left in the stream is someone else's: do not wait on it
+    if (this.blocked && (this.stream.writableLength <= this.lowWater || this.inFlight === 0)) {
+      this.blocked = false;
+      this.flushNow();
+      if (!this.blocked) this.release(this.waiters);
+    }
+    if (this.isFlushed()) this.release(this.flushWaiters);
   };
 
   private isFlushed(): boolean {

@@ -2,6 +2,7 @@
 // file of <log>. Records go through a LogSink shared with the components' output (output.ts), so
 // both keep their order and obey the same backpressure.
 import type { Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 import { type Level, type Logger, pino } from 'pino';
 import PinoPretty from 'pino-pretty';
 import { openDailyFile } from './daily-file.js';
@@ -44,12 +45,11 @@ export function createLogger(options: LoggerOptions): Logger {
   if (!isLogLevel(options.level)) {
     throw new Error(`unknown log level "${options.level}": expected one of ${LOG_LEVELS.join(', ')}`);
   }
-  const stdout = options.stdout ?? process.stdout;
-  const pretty = options.pretty ?? (stdout as { isTTY?: boolean }).isTTY === true;
+  const pretty = options.pretty ?? (options.stdout ? false : isatty(1));
   const file = options.file ? openDailyFile(options.file) : undefined;
   const sink = new LogSink({
-    stdout,
-    stderr: options.stderr ?? process.stderr,
+    ...(options.stdout ? { stdout: options.stdout } : {}),
+    ...(options.stderr ? { stderr: options.stderr } : {}),
     file,
     prettify: pretty ? prettifier() : undefined,
   });
