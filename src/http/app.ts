@@ -1,14 +1,15 @@
 // The HTTP face of the supervisor (design.md §4): health endpoints for orchestrators, /metrics
 // for Prometheus, status as JSON, and (only with a token, or on the trusted control socket) the
 // control routes. Built on a SupervisorView only: it never changes the supervisor's state except
-// through SupervisorControl.
+// through SupervisorControl. The health endpoints are answered before express (health-handler.ts).
+import type { RequestListener } from 'node:http';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
 import { componentResources } from '../metrics/resources.js';
 import type { ComponentStatus, SupervisorControl, SupervisorView } from '../supervisor/status.js';
 import { bearerGuard, controlRoutes } from './control.js';
-import { componentLivez, componentReadyz, type HealthAnswer, livez, readyz } from './health.js';
+import { healthHandler } from './health-handler.js';
 
 export interface HttpAppOptions {
   view: SupervisorView;
@@ -28,9 +29,12 @@ export interface HttpAppOptions {
   extend?: (app: Express) => void;
 }
 
-export interface HttpApp extends Express {
+/** A request listener for http.createServer: the health endpoints first, then the express app. */
+export interface HttpApp extends RequestListener {
   /** the metrics this app serves (created here unless passed in) */
   metrics: SupervisorMetrics;
+  /** the express app behind the health endpoints: /metrics, the JSON API, control, 404 */
+  express: Express;
 }
 
 /** a component as the JSON API shows it: its snapshot plus uptime and resources, never its environment */
@@ -39,21 +43,6 @@ export interface ComponentJson extends ComponentStatus {
   uptimeSeconds?: number;
   /** resident memory, CPU seconds and live processes of its process group, while it runs */
   resources?: { rssBytes: number; cpuSeconds: number; processes: number };
-}
-
-function present(query: Request['query'], name: string): boolean {
-  return Object.hasOwn(query, name) && query[name] !== 'false' && query[name] !== '0';
-}
-
-function list(query: Request['query'], name: string): string[] {
-  const value = query[name];
-  if (value === undefined) return [];
-  const values = Array.isArray(value) ? value : [value];
-  return values.filter((v): v is string => typeof v === 'string' && v !== '');
-}
-
-function sendText(res: Response, answer: HealthAnswer): void {
-  res.status(answer.status).type('text/plain; charset=utf-8').send(answer.body);
 }
 
 function toJson(statuses: ComponentStatus[]): ComponentJson[] {
@@ -73,8 +62,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { view } = options;
   const metrics =
     options.metrics ?? createMetrics(view, { version: options.version, pid1: options.pid1 ?? false });
-  const app = express() as HttpApp;
-  app.metrics = metrics;
+  const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use((_req, res, next) => {
@@ -82,27 +70,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     res.set('Cache-Control', 'no-store');
     res.set('X-Content-Type-Options', 'nosniff');
     next();
-  });
-
-  app.get('/livez', (req, res) => sendText(res, livez(view.phase, present(req.query, 'verbose'))));
-  app.get('/readyz', (req, res) =>
-    sendText(
-      res,
-      readyz(view.phase, view.components(), {
-        verbose: present(req.query, 'verbose'),
-        exclude: list(req.query, 'exclude'),
-      }),
-    ),
-  );
-  app.get('/readyz/:id', (req, res) => {
-    const component = view.component(req.params.id);
-    if (!component) return sendText(res, notFound(req.params.id));
-    sendText(res, componentReadyz(view.phase, component, present(req.query, 'verbose')));
-  });
-  app.get('/livez/:id', (req, res) => {
-    const component = view.component(req.params.id);
-    if (!component) return sendText(res, notFound(req.params.id));
-    sendText(res, componentLivez(component, present(req.query, 'verbose')));
   });
 
   app.get('/metrics', async (req, res) => {
@@ -147,9 +114,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     options.logger?.error({ err: error, path: req.path }, 'HTTP request failed');
     if (!res.headersSent) res.status(500).type('text/plain; charset=utf-8').send('internal error\n');
   });
-  return app;
-}
 
-function notFound(id: string): HealthAnswer {
-  return { status: 404, body: `no component "${id}"\n` };
+  const health = healthHandler(view);
+  const handler: RequestListener = (req, res) => {
+    if (!health(req, res)) app(req, res);
+  };
+  return Object.assign(handler, { metrics, express: app });
 }
