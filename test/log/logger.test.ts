@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { dailyFileName, formatDay } from '../../src/log/daily-file.js';
+import { dailyFileName, formatDay, openDailyFile } from '../../src/log/daily-file.js';
 import {
   closeLogger,
   createLogger,
@@ -15,6 +15,7 @@ import {
   levelFromTracelevel,
 } from '../../src/log/logger.js';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 const loggerModule = pathToFileURL(join(repoRoot, 'dist/src/log/logger.js')).href;
 
@@ -89,6 +90,26 @@ describe('logger', () => {
       '/x/logs/Supervisor-2025-01-05.log',
     );
     assert.equal(dailyFileName('/x/app', new Date(2024, 11, 31)), '/x/app-2024-12-31');
+  });
+
+  test("at midnight the file log moves on to the next day's file", async () => {
+    const dir = makeTempDir();
+    const stream = openDailyFile(join(dir, 'logs/Supervisor.log'));
+    // the stream's clock, set to 0.8 s before a midnight (its only view of time)
+    const offset = new Date(2030, 0, 1).getTime() - 800 - Date.now();
+    (stream as unknown as { now: () => Date }).now = () => new Date(Date.now() + offset);
+    const opened: string[] = [];
+    stream.on('open', (file: string) => opened.push(file));
+    stream.write('before midnight\n');
+    await waitFor(() => opened.length === 2, { message: "the next day's file to open" });
+    stream.write('after midnight\n');
+    await new Promise((resolve) => stream.end(resolve));
+    assert.deepEqual(
+      opened.map((file) => basename(file)),
+      ['Supervisor-2029-12-31.log', 'Supervisor-2030-01-01.log'],
+    );
+    assert.equal(readFileSync(opened[0]!, 'utf8'), 'before midnight\n');
+    assert.equal(readFileSync(opened[1]!, 'utf8'), 'after midnight\n');
   });
 
   test("<log> writes the records to today's file, creating its folder", async () => {
