@@ -251,13 +251,14 @@ static int reap(const pid_list *owned, reap_result *res) {
     }
     if (is_owned(owned, info.si_pid)) break;
     int status;
-    pid_t r = waitpid(info.si_pid, &status, WNOHANG | __WALL);
-    if (r > 0) {
-      int e = reaped_push(&res->reaped, r, status);
-      if (e) return e;
-    } else if (r < 0 && errno != ECHILD && errno != EINTR) {
-      return errno;
-    }
+    pid_t r;
+    do r = waitpid(info.si_pid, &status, WNOHANG | __WALL);
+    while (r < 0 && errno == EINTR);
+    // The kernel offered it as waitable, so this reaps it; should it not, asking again would
+    // offer the same pid forever: enumerate instead.
+    if (r <= 0) break;
+    int e = reaped_push(&res->reaped, r, status);
+    if (e) return e;
   }
 
   pid_list children = {0};
