@@ -70,7 +70,7 @@ export function loadNative(): NativeAddon {
   const path = candidates.find((candidate) => existsSync(candidate));
   if (!path) {
     throw new NativeAddonError(
-      `the native addon is not built (no ${candidates[0]}): run 'npm ci' (or 'npx node-gyp rebuild') ` +
+      `the native addon is not built (no ${candidates[0]}): run 'npm ci' (or 'npm rebuild') ` +
         'in the package folder; it needs python3, make and a C compiler',
     );
   }
@@ -80,7 +80,7 @@ export function loadNative(): NativeAddon {
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new NativeAddonError(
-      `the native addon ${path} does not load (${reason}): rebuild it with 'npm rebuild' or 'npx node-gyp rebuild'`,
+      `the native addon ${path} does not load (${reason}): rebuild it with 'npm rebuild' in the package folder`,
     );
   }
   loaded = wrap(raw);
