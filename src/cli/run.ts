@@ -9,6 +9,7 @@ import { controlSocketPath, openControlSocket } from '../http/control-socket.js'
 import { createHttpApp, type HttpApp, listenHttp, StartupError } from '../http/index.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
+import { NativeAddonError } from '../process/native.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
 import { lookupUser } from '../process/users.js';
@@ -55,8 +56,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
   });
 
-  const reaperMode = initReaperMode({ subreaper: options.subreaper, isPid1: process.pid === 1 });
-  logger.info({ mode: reaperMode.mode, pid: process.pid, version }, reaperMode.description);
+  let reaperMode: ReturnType<typeof initReaperMode>;
+  try {
+    reaperMode = initReaperMode({ subreaper: options.subreaper, isPid1: process.pid === 1 });
+  } catch (error) {
+    // an install problem (the addon was not built): say how to fix it, start nothing
+    if (error instanceof NativeAddonError) throw new UsageError(error.message);
+    throw error;
+  }
+  logger.info({ mode: reaperMode.mode, supervisorPid: process.pid, version }, reaperMode.description);
   if (reaperMode.warning) logger.warn(reaperMode.warning);
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
 

@@ -1,6 +1,7 @@
 // The supervisor's own logger: pino JSON lines on stdout (pretty on a terminal), plus the daily
 // file of <log>. Records go through a LogSink shared with the components' output (output.ts), so
 // both keep their order and obey the same backpressure.
+import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { type Level, type Logger, pino } from 'pino';
@@ -53,7 +54,9 @@ export function createLogger(options: LoggerOptions): Logger {
     file,
     prettify: pretty ? prettifier() : undefined,
   });
-  const logger = pino({ level: options.level }, sink.records) as WithSink;
+  // No pid in the base: the supervisor's is 1 in a container, and records about a component
+  // carry that component's pid under the same key.
+  const logger = pino({ level: options.level, base: { hostname: hostname() } }, sink.records) as WithSink;
   // children are created with Object.create(parent), so they find the sink too
   logger[sinkKey] = sink;
   if (file) {

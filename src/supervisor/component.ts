@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { CheckOutcome, RunningProbe, StartProbe } from '../health/check.js';
 import { signalGroup, waitGroupGone } from '../process/group.js';
 import { spawnChild } from '../process/spawn.js';
+import { childStdio, releaseChildStdio } from '../process/stdio.js';
 import { lookupUser } from '../process/users.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
 import { describeExit, type Effect, Lifecycle, type ProcessExit } from './lifecycle.js';
@@ -206,10 +207,10 @@ export class Component {
     const fdReadiness = spec.readiness?.type === 'fd' ? spec.readiness.fd : undefined;
     const captured = spec.output !== 'inherit';
     type Stdio = 'pipe' | 'ignore' | 'inherit';
-    const stdio: [Stdio, Stdio, Stdio, ...Stdio[]] = [
+    const stdio: [Stdio, Stdio | number, Stdio | number, ...Stdio[]] = [
       this.deps.inheritStdin ? 'inherit' : 'ignore',
-      captured ? 'pipe' : 'inherit',
-      captured ? 'pipe' : 'inherit',
+      captured ? 'pipe' : childStdio(1),
+      captured ? 'pipe' : childStdio(2),
     ];
     if (fdReadiness !== undefined) {
       while (stdio.length < fdReadiness) stdio.push('ignore');
@@ -223,7 +224,8 @@ export class Component {
         extendEnv: true,
         // its own process group (and session), so one signal reaches all of its processes
         detached: true,
-        stdio,
+        // execa's types allow only descriptors 3-9; at run time any open descriptor is passed on
+        stdio: stdio as unknown as ['ignore', 'pipe', 'pipe'],
         buffer: false,
         reject: false,
         // we stop components ourselves; execa's exit hooks would fight our signal handling
@@ -232,10 +234,12 @@ export class Component {
         ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
       }) as unknown as ChildProcess;
     } catch (error) {
+      releaseChildStdio(stdio);
       const code = (error as NodeJS.ErrnoException).code;
       this.failSpawn(error instanceof Error ? error.message : String(error), code);
       return;
     }
+    releaseChildStdio(stdio);
     const pid = child.pid;
     if (pid === undefined) {
       // execa reports ENOENT/EACCES asynchronously through its result
