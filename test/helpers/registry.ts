@@ -19,7 +19,7 @@ export interface TestServer {
 export function writeRegistry(servers: TestServer[], config = ''): string {
   const home = makeTempDir('s7sup-home-');
   mkdirSync(join(home, 'conf'));
-  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const xml = `<?xml version="1.0"?>
 <supervisor>
   <config>
@@ -30,12 +30,12 @@ export function writeRegistry(servers: TestServer[], config = ''): string {
 ${servers
   .map(
     (s) => `    <server id="${s.id}">
-      <command>${escape(s.command)}</command>
-      <arguments>${(s.args ?? []).map((a) => `<argument>${escape(a)}</argument>`).join('')}</arguments>
+      <command>${xmlEscape(s.command)}</command>
+      <arguments>${(s.args ?? []).map((a) => `<argument>${xmlEscape(a)}</argument>`).join('')}</arguments>
       ${
         s.env
           ? `<environment>${Object.entries(s.env)
-              .map(([k, v]) => `<variable name="${k}">${escape(v)}</variable>`)
+              .map(([k, v]) => `<variable name="${k}">${xmlEscape(v)}</variable>`)
               .join('')}</environment>`
           : ''
       }
