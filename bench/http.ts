@@ -2,6 +2,7 @@
 // a real `s7supervisor run` with 3 and with 100 real (sleeping) components, the supervisor's CPU
 // cost per request, and its idle cost with the HTTP server on and Prometheus scraping every 5 s.
 // Not a test: it prints figures for the README. Run alone: node dist/bench/http.js
+// (BENCH_SECONDS=10 per load run, BENCH_COMPONENTS=3,100, BENCH_JSON=1 adds the raw figures)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -141,14 +142,14 @@ async function idle(
 }
 
 export async function benchHttp(
-  options: { seconds?: number; idleSeconds?: number } = {},
+  options: { seconds?: number; idleSeconds?: number; components?: number[] } = {},
 ): Promise<HttpBenchResult> {
   const seconds = options.seconds ?? 10;
   const idleSeconds = options.idleSeconds ?? 30;
   const endpoints: EndpointFigures[] = [];
   const idleFigures: IdleFigures[] = [];
   try {
-    for (const components of [3, 100]) {
+    for (const components of options.components ?? [3, 100]) {
       const { cli, port } = await startSupervisor(components);
       try {
         idleFigures.push(await idle(cli, port, components, idleSeconds));
@@ -186,7 +187,8 @@ export function formatHttpBench(result: HttpBenchResult): string {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
-  benchHttp({ seconds }).then(
+  const components = process.env.BENCH_COMPONENTS?.split(',').map(Number);
+  benchHttp({ seconds, ...(components ? { components } : {}) }).then(
     (result) => {
       console.log(formatHttpBench(result));
       if (process.env.BENCH_JSON) console.log(JSON.stringify(result, null, 2));
