@@ -14,6 +14,26 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'validate the registry and print the resolved start plan',
     load: async () => (await import('./check.js')).checkCommand,
   },
+  status: {
+    summary: 'show the components of the running supervisor (id, state, pid, uptime, memory, restarts)',
+    load: async () => (await import('./status.js')).statusCommand,
+  },
+  start: {
+    summary: 'start a component of the running supervisor',
+    load: async () => (await import('./component-control.js')).startCommand,
+  },
+  stop: {
+    summary: 'stop a component; it stays stopped until started again',
+    load: async () => (await import('./component-control.js')).stopCommand,
+  },
+  restart: {
+    summary: 'restart a component (no ID: every component)',
+    load: async () => (await import('./component-control.js')).restartCommand,
+  },
+  reload: {
+    summary: 're-read the registry in the running supervisor (as SIGHUP) and apply the difference',
+    load: async () => (await import('./reload.js')).reloadCommand,
+  },
   probe: {
     summary: 'exit 0 if the livez or readyz endpoint answers 200 (for a Docker HEALTHCHECK)',
     load: async () => (await import('./probe.js')).probeCommand,

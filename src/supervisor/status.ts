@@ -71,8 +71,19 @@ export interface SupervisorView extends EventEmitter<SupervisorEventMap> {
   readonly phase: SupervisorPhase;
 }
 
+/** what a reload did, server ids by what happened to them */
+export interface ReloadChanges {
+  added: string[];
+  removed: string[];
+  /** the process definition changed: restarted with the new one */
+  restarted: string[];
+  /** only supervision settings changed (priority, timeouts, restart policy...): same process */
+  updated: string[];
+  unchanged: string[];
+}
+
 export type ControlResult =
-  | { ok: true; message: string }
+  | { ok: true; message: string; changes?: ReloadChanges }
   | { ok: false; status: 404 | 409 | 422; message: string };
 
 /** The operator's levers (control socket, token-guarded HTTP routes, CLI). */

@@ -15,6 +15,7 @@ import type {
   ComponentState,
   ComponentStatus,
   ControlResult,
+  ReloadChanges,
   SupervisorControl,
   SupervisorEventMap,
   SupervisorPhase,
@@ -204,11 +205,15 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       return { ok: false, status: 422, message: `reload failed, nothing changed:\n${message}` };
     }
     const diff = diffServers(this.registry.servers, next.servers);
-    if (
-      next.config.tcpport !== this.registry.config.tcpport ||
-      next.config.host !== this.registry.config.host
-    )
-      this.logger.warn('reload: a new <tcpport> or <host> takes effect only when the supervisor restarts');
+    // the listeners were opened at start-up: moving them under live clients is not worth it
+    const notApplied = (['tcpport', 'host', 'temp'] as const).filter(
+      (key) => next.config[key] !== this.registry.config[key],
+    );
+    if (notApplied.length > 0)
+      this.logger.warn(
+        { settings: notApplied },
+        'reload: a new <tcpport>, <host> or <temp> takes effect only when the supervisor restarts',
+      );
     const { max, period } = next.config.restartIntensity;
     const old = this.registry.config.restartIntensity;
     if (max !== old.max || period !== old.period) this.intensity = new RestartIntensity(max, period);
@@ -233,7 +238,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     });
     void this.startInOrder(added);
 
-    const summary = {
+    const summary: ReloadChanges = {
       added: diff.added.map((s) => s.id),
       removed: diff.removed,
       restarted: diff.changed.map((s) => s.id),
@@ -242,10 +247,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     };
     this.logger.info(summary, 'registry reloaded');
     this.emit('reload', 'success', JSON.stringify(summary));
-    return {
-      ok: true,
-      message: `reloaded: ${summary.added.length} added, ${summary.removed.length} removed, ${summary.restarted.length} restarted, ${summary.updated.length} updated in place, ${summary.unchanged.length} unchanged`,
-    };
+    return { ok: true, message: describeReload(next.file, summary, notApplied), changes: summary };
   }
 
   private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
@@ -354,4 +356,25 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private notifyWaiters(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
+}
+
+/** the reload's answer to the operator: which servers went which way, by id */
+function describeReload(file: string, changes: ReloadChanges, notApplied: readonly string[]): string {
+  const groups: Array<[string, string[]]> = [
+    ['added (starting)', changes.added],
+    ['removed (stopping)', changes.removed],
+    ['restarted (process changed)', changes.restarted],
+    ['updated in place (same process)', changes.updated],
+    ['unchanged', changes.unchanged],
+  ];
+  const lines = groups
+    .filter(([, ids]) => ids.length > 0)
+    .map(([what, ids]) => `  ${what}: ${ids.join(', ')}`);
+  const changed =
+    changes.added.length + changes.removed.length + changes.restarted.length + changes.updated.length;
+  const head = changed === 0 ? `reloaded ${file}: no server changed` : `reloaded ${file}:`;
+  const note = notApplied.map(
+    (key) => `  note: the new <${key}> takes effect only when the supervisor restarts`,
+  );
+  return [head, ...lines, ...note].join('\n');
 }
