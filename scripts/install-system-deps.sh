@@ -2,8 +2,9 @@
 # Debian packages the test suite needs beside Node and npm (root; a no-op when all are present).
 #   promtool/prometheus: metric-format and alert-rule tests, the end-to-end scrape test
 #   tini: the reaper benchmark's baseline
+#   chromium: the status page's browser test (driven by playwright-core at /usr/bin/chromium)
 set -euo pipefail
-packages=(prometheus tini)
+packages=(prometheus tini chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

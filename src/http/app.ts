@@ -9,7 +9,9 @@ import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
 import { componentResources } from '../metrics/resources.js';
 import type { ComponentStatus, SupervisorControl, SupervisorView } from '../supervisor/status.js';
 import { bearerGuard, controlRoutes } from './control.js';
+import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
+import { type StatusPageData, statusPageHandler } from './status-page.js';
 
 export interface HttpAppOptions {
   view: SupervisorView;
@@ -58,6 +60,19 @@ function toJson(statuses: ComponentStatus[]): ComponentJson[] {
   });
 }
 
+function statusPageData(options: HttpAppOptions): Omit<StatusPageData, 'now'> {
+  const { view } = options;
+  const components = view.components();
+  return {
+    version: options.version,
+    phase: view.phase,
+    ready: readyz(view.phase, components, { verbose: false, exclude: [] }).status === 200,
+    components: toJson(components),
+    // buttons only where a token guards the routes: the socket is for the CLI, not browsers
+    controls: Boolean(options.control && options.controlToken && !options.trustCaller),
+  };
+}
+
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { view } = options;
   const metrics =
@@ -94,6 +109,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       options.trustCaller || !options.controlToken ? undefined : bearerGuard(options.controlToken);
     app.use(controlRoutes(options.control, guard));
   }
+
+  app.get(
+    '/',
+    statusPageHandler(() => statusPageData(options)),
+  );
 
   options.extend?.(app);
 
