@@ -24,7 +24,13 @@ test('readiness gates the start order, and /readyz is 503 until every component 
   await waitFor(
     async () => {
       const readyz = (await stack.get('/readyz')).status;
-      const [is, ps] = [await stack.component('is'), await stack.component('ps')];
+      // one response: one consistent snapshot of both components
+      const { components } = JSON.parse((await stack.get('/api/v1/components')).body) as {
+        components: ApiComponent[];
+      };
+      const is = components.find((c) => c.id === 'is');
+      const ps = components.find((c) => c.id === 'ps');
+      assert.ok(is && ps);
       seen.push({ readyz, is, ps });
       return readyz === 200;
     },
