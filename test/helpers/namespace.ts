@@ -139,6 +139,11 @@ export function descendants(rootPid: number): ProcEntry[] {
   return found;
 }
 
+/** the namespace's PID 1 as seen from outside (the one child of unshare), once it exists */
+export function namespacePid1(unsharePid: number): number | undefined {
+  return descendants(unsharePid)[0]?.pid;
+}
+
 /** zombies in the namespace that `unsharePid` made */
 export function namespaceZombies(unsharePid: number): number {
   return descendants(unsharePid).filter((entry) => entry.state === 'Z').length;
