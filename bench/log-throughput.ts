@@ -1,4 +1,4 @@
-// Log throughput (issue 3): how fast a component's output gets through the log pipeline, in `json`
+// Log throughput (issue 3): how fast a component's output gets through `s7supervisor run`, in `json`
 // and `raw` mode, beside the component writing straight to a file (the floor). The clock starts when
 // the component writes its first byte and stops when its last line reaches the reader of the
 // supervisor's stdout. Not a test: it prints figures for the README.
@@ -8,10 +8,10 @@ import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { makeTempDir, repoRoot } from '../test/helpers/paths.js';
+import { cliPath, makeTempDir, repoRoot } from '../test/helpers/paths.js';
+import { writeRegistry } from '../test/helpers/registry.js';
 
 const fixtures = join(repoRoot, 'dist/test/fixtures');
-const host = join(fixtures, 'log-host.js');
 const generator = join(fixtures, 'numbered-lines.js');
 
 export type ThroughputMode = 'json' | 'raw' | 'file (floor)';
@@ -110,23 +110,21 @@ async function throughHost(
   lineSize: number,
 ): Promise<Once> {
   const startFile = join(dir, 'start');
+  // the real program: a registry with the generator as its one component
+  const home = writeRegistry([
+    {
+      id: 'gen',
+      command: process.execPath,
+      args: [generator, '--count', String(lines), '--size', String(lineSize), '--start-file', startFile],
+      extra: `<restart policy="never"/><output>${mode}</output>`,
+    },
+  ]);
   const child = spawn(
     process.execPath,
-    [
-      host,
-      '--mode',
-      mode,
-      '--',
-      process.execPath,
-      generator,
-      '--count',
-      String(lines),
-      '--size',
-      String(lineSize),
-      '--start-file',
-      startFile,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    [cliPath, 'run', '--home', home, '--port', '0', '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
   );
   const marker = Buffer.from(`line ${String(lines).padStart(7, '0')}`);
   // kept in a file, not in memory: a reader busy collecting garbage would be the bottleneck
@@ -139,7 +137,11 @@ async function throughHost(
     if (lastLineAt === 0) {
       // the marker may straddle two chunks
       const window = Buffer.concat([tail, chunk.subarray(0, marker.length)]);
-      if (window.includes(marker) || chunk.includes(marker)) lastLineAt = now();
+      if (window.includes(marker) || chunk.includes(marker)) {
+        lastLineAt = now();
+        // everything arrived: the supervisor's work is done
+        child.kill('SIGTERM');
+      }
       tail = chunk.subarray(Math.max(0, chunk.length - marker.length));
     }
   });
