@@ -55,7 +55,7 @@ async function crashToRespawn(binary: string, restarts: number) {
     `<restartIntensity max="1000" period="60"/>`,
   );
   // Both run at once, each mostly asleep, so the machine's load is the same for both.
-  const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'warn']);
+  const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'warn'], { asInstalled: true });
   const shell = spawn('bash', ['-c', `while true; do "${binary}" lifetime ${lifeMs} "${shellFile}"; done`], {
     detached: true,
     stdio: 'ignore',
@@ -93,7 +93,7 @@ async function idleCost(binary: string, components: number, seconds: number) {
     args: ['idle'],
   }));
   const home = writeRegistry(servers, '<tracestatsinterval>0</tracestatsinterval>');
-  const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'info']);
+  const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'info'], { asInstalled: true });
   try {
     await cli.waitForRecord((r) => r.msg === 'all priority groups started', 60_000);
     // let start-up settle, then measure a quiet window
@@ -122,7 +122,7 @@ async function shutdownTime(binary: string, runs: number) {
   const home = writeRegistry(servers);
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'info']);
+    const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'info'], { asInstalled: true });
     await cli.waitForRecord((r) => r.msg === 'all priority groups started', 30_000);
     const t0 = performance.now();
     cli.child.kill('SIGTERM');

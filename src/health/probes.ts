@@ -3,7 +3,7 @@
 // decides when they run.
 import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import https from 'node:https';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { signalGroup } from '../process/group.js';
 import { spawnChild } from '../process/spawn.js';
@@ -12,6 +12,8 @@ export interface ProbeResult {
   ok: boolean;
   reason?: string;
 }
+
+const loadHttps = () => createRequire(import.meta.url)('node:https') as typeof http;
 
 /** Kubernetes reads at most this much of a probe's response body; so do we, then hang up. */
 const MAX_BODY_BYTES = 10 * 1024;
@@ -33,7 +35,8 @@ export function probeHttp(url: string, signal: AbortSignal, userAgent: string): 
       resolve({ ok: false, reason: `invalid URL ${url}` });
       return;
     }
-    const client = parsed.protocol === 'https:' ? https : http;
+    // TLS is loaded only when a check needs it: most checks are plain http on loopback
+    const client: typeof http = parsed.protocol === 'https:' ? loadHttps() : http;
     let status: number | undefined;
     let settled = false;
     const settle = (result: ProbeResult) => {

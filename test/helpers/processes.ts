@@ -33,9 +33,11 @@ const started = new Set<RunningCli>();
  */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[]; asInstalled?: boolean } = {},
 ): RunningCli {
-  const command = [...(options.prefix ?? []), process.execPath, cliPath, ...args];
+  // asInstalled: through the bin's shebang (with its V8 flags), as users and the image run it
+  const program = options.asInstalled ? [cliPath] : [process.execPath, cliPath];
+  const command = [...(options.prefix ?? []), ...program, ...args];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
