@@ -4,7 +4,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './paths.js';
-import { killGroup } from './processes.js';
+import { collectLines, killGroup, parseRecords } from './processes.js';
 import { waitFor } from './wait.js';
 
 export const reaperHostPath = join(repoRoot, 'dist/test/fixtures/reaper-host.js');
@@ -147,30 +147,4 @@ export function namespacePid1(unsharePid: number): number | undefined {
 /** zombies in the namespace that `unsharePid` made */
 export function namespaceZombies(unsharePid: number): number {
   return descendants(unsharePid).filter((entry) => entry.state === 'Z').length;
-}
-
-function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    into.push(...parts);
-  });
-  stream.on('end', () => {
-    if (partial) into.push(partial);
-  });
-}
-
-function parseRecords(lines: string[]): Array<Record<string, unknown>> {
-  const records: Array<Record<string, unknown>> = [];
-  for (const line of lines) {
-    if (!line.startsWith('{')) continue;
-    try {
-      records.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // not a record
-    }
-  }
-  return records;
 }

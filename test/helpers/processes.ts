@@ -124,7 +124,8 @@ function signalNumber(signal: NodeJS.Signals | null): number {
   return signal ? constants.signals[signal] : 0;
 }
 
-function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
+/** appends each line of `stream` to `into` as it arrives */
+export function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
   let partial = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
@@ -137,7 +138,8 @@ function collectLines(stream: NodeJS.ReadableStream, into: string[]): void {
   });
 }
 
-function parseRecords(lines: string[]): Array<Record<string, unknown>> {
+/** the lines that are JSON objects, parsed (log records) */
+export function parseRecords(lines: string[]): Array<Record<string, unknown>> {
   const records: Array<Record<string, unknown>> = [];
   for (const line of lines) {
     if (!line.startsWith('{')) continue;
