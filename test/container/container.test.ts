@@ -5,8 +5,8 @@
 //
 // Needs root and Debian's apt (or podman already there): scripts/container-test-setup.sh installs
 // podman, runc and docker-compose, builds the local node base image when it is missing, and starts
-// podman's API socket (stopped again in after() if it started it). S7SUPERVISOR_SKIP_CONTAINER_TEST=1
-// skips it, for a quick `npm test` as root.
+// podman's API service on a socket of this run's own (stopped again in after()).
+// S7SUPERVISOR_SKIP_CONTAINER_TEST=1 skips it, for a quick `npm test` as root.
 import assert from 'node:assert/strict';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,6 +58,9 @@ function skipReason(): string | false {
 }
 
 interface Stack {
+  /** holds the test's podman API socket, the service's pid file and log */
+  socketDir: string;
+  setupEnv: NodeJS.ProcessEnv;
   dir: string;
   file: string;
   env: NodeJS.ProcessEnv;
@@ -146,8 +149,16 @@ const skip = skipReason();
 describe('container: the image and docker-compose.yml under podman', { skip }, () => {
   before(
     async () => {
+      // A podman API service of this run's own: another run of the suite on the same machine (several
+      // people, one machine) neither stops it under us nor has it stopped by our after().
+      stack.socketDir = mkdtempSync('/run/s7sup-e2e-');
+      stack.setupEnv = { PODMAN_SOCKET: join(stack.socketDir, 'podman.sock') };
       const setup = await timed('setup', () =>
-        runOk('bash', ['scripts/container-test-setup.sh'], { timeout: 30 * MINUTE, cwd: repoRoot }),
+        runOk('bash', ['scripts/container-test-setup.sh'], {
+          timeout: 30 * MINUTE,
+          cwd: repoRoot,
+          env: stack.setupEnv,
+        }),
       );
       const host = /^DOCKER_HOST=(\S+)$/m.exec(setup.stdout)?.[1];
       assert.ok(host, `container-test-setup.sh printed no DOCKER_HOST:\n${setup.stdout}`);
@@ -196,8 +207,12 @@ describe('container: the image and docker-compose.yml under podman', { skip }, (
         if (down.code !== 0) console.error(`docker-compose down failed:\n${down.stdout}${down.stderr}`);
       }
       if (stack.startedService)
-        await run('bash', ['scripts/container-test-setup.sh', '--stop'], { timeout: MINUTE, cwd: repoRoot });
-      if (stack.dir) rmSync(stack.dir, { recursive: true, force: true });
+        await run('bash', ['scripts/container-test-setup.sh', '--stop'], {
+          timeout: MINUTE,
+          cwd: repoRoot,
+          env: stack.setupEnv,
+        });
+      for (const dir of [stack.dir, stack.socketDir]) if (dir) rmSync(dir, { recursive: true, force: true });
       stack = {};
     },
     { timeout: 5 * MINUTE },
