@@ -227,7 +227,8 @@ const script = `(() => {
       return;
     }
     if (action !== 'start' && !confirm(id ? 'Really ' + action + ' ' + id + '?' : 'Really reload the registry?')) return;
-    const url = id ? '/api/v1/components/' + encodeURIComponent(id) + '/' + action : '/api/v1/reload';
+    // relative, so that the page also works behind a proxy that serves it under a path prefix
+    const url = id ? 'api/v1/components/' + encodeURIComponent(id) + '/' + action : 'api/v1/reload';
     button.disabled = true;
     try {
       const res = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer ' + token } });
