@@ -155,7 +155,7 @@ describe('container: the image and docker-compose.yml under podman', { skip }, (
       stack.setupEnv = { PODMAN_SOCKET: join(stack.socketDir, 'podman.sock') };
       const setup = await timed('setup', () =>
         runOk('bash', ['scripts/container-test-setup.sh'], {
-          timeout: 30 * MINUTE,
+          timeout: 20 * MINUTE,
           cwd: repoRoot,
           env: stack.setupEnv,
         }),
@@ -175,7 +175,7 @@ describe('container: the image and docker-compose.yml under podman', { skip }, (
       );
 
       // podman keeps the layers: only what changed since the last run is built again
-      await timed('build', () => compose(['build'], 30 * MINUTE));
+      await timed('build', () => compose(['build'], 20 * MINUTE));
       await timed('up', () => compose(['up', '-d'], 5 * MINUTE));
       stack.supervisor = (await compose(['ps', '-q', 'supervisor'], MINUTE)).stdout.trim();
       stack.prometheus = (await compose(['ps', '-q', 'prometheus'], MINUTE)).stdout.trim();
@@ -183,7 +183,7 @@ describe('container: the image and docker-compose.yml under podman', { skip }, (
       stack.supervisorAddress = await composePort('supervisor', 9910);
       stack.prometheusAddress = await composePort('prometheus', 9090);
     },
-    { timeout: 70 * MINUTE },
+    { timeout: 50 * MINUTE },
   );
 
   after(
