@@ -125,12 +125,25 @@ describe('tini mode as PID 1', () => {
     );
   });
 
-  test('--restart on-failure restarts a failing child, and TERM then ends it with its code', async () => {
+  test('--restart on-failure restarts a failing child; TERM during its backoff ends it with its last code', async () => {
     const run = tini(['sh', '-c', 'echo started; sleep 0.2; exit 3'], ['--restart', 'on-failure']);
-    await waitFor(() => run.stdout.filter((l) => l === 'started').length >= 2, { message: 'a restart' });
-    const pid1 = await supervisorPid(run);
-    process.kill(pid1, 'SIGTERM');
-    const code = await run.exited;
-    assert.ok(code === 3 || code === 143, `exit ${code}: the child's own code or its death by SIGTERM`);
+    // the second crash is followed by a wait of about 2 s: TERM lands inside it
+    const restarting = (r: Record<string, unknown>) =>
+      typeof r.msg === 'string' && r.msg.startsWith('restarting in');
+    await waitFor(() => run.records().filter(restarting).length >= 2, { message: 'two restarts announced' });
+    process.kill(await supervisorPid(run), 'SIGTERM');
+    assert.equal(await run.exited, 3, "the child's last exit code");
+    assert.equal(run.stdout.filter((l) => l === 'started').length, 2, 'no restart after TERM');
+  });
+
+  test('TERM while the child runs: passed on, the child dies of it, no restart, 128+15', async () => {
+    const run = tini(
+      [process.execPath, '-e', "console.log('up'); setInterval(() => {}, 1e6)"],
+      ['--restart', 'always'],
+    );
+    await line(run, 'up');
+    process.kill(await supervisorPid(run), 'SIGTERM');
+    assert.equal(await run.exited, 143);
+    assert.equal(run.stdout.filter((l) => l === 'up').length, 1);
   });
 });

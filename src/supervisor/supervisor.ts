@@ -155,6 +155,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   /** From now on a component that exits is not restarted (tini mode, after a forwarded TERM/INT). */
   disableRestarts(): void {
     this.restartsDisabled = true;
+    // a restart already waiting out its backoff is called off too
+    for (const component of this.byId.values()) if (component.state === 'backoff') component.stop();
   }
 
   /** SIGUSR1/SIGUSR2 (and everything in tini mode) go on to every component's process group. */
@@ -253,12 +255,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
     const component = this.byId.get(id);
     if (!component) return { ok: false, status: 404, message: `no component "${id}"` };
-    if (
-      this.restartsDisabled ||
-      this.currentPhase === 'stopping' ||
-      this.currentPhase === 'gave-up' ||
-      this.currentPhase === 'stopped'
-    )
+    if (this.currentPhase === 'stopping' || this.currentPhase === 'gave-up' || this.currentPhase === 'stopped')
       return { ok: false, status: 409, message: 'the supervisor is shutting down' };
     act(component);
     this.logger.info({ component: id }, `operator: ${verb}`);
@@ -316,6 +313,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
 
   private allowRestart(component: Component): boolean {
     if (
+      this.restartsDisabled ||
       this.currentPhase === 'stopping' ||
       this.currentPhase === 'gave-up' ||
       this.currentPhase === 'stopped'
