@@ -1,7 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
-// The shebang keeps V8's young generation small (1 MB semi-spaces instead of up to 16 MB): an
-// idle supervisor then holds about 5 MB less, for fewer than half the log records per second
-// (still well above the target; see the README's benchmark figures).
+#!/usr/bin/env node
 // Entry point: picks the command and turns its result into an exit code. Each command lives in
 // its own module and returns the exit code; user mistakes surface as one readable line.
 import { UsageError } from './errors.js';

@@ -2,13 +2,14 @@
 // for Prometheus, status as JSON, and (only with a token, or on the trusted control socket) the
 // control routes. Built on a SupervisorView only: it never changes the supervisor's state except
 // through SupervisorControl. The health endpoints are answered before express (health-handler.ts).
-import type { RequestListener } from 'node:http';
-import express, { type Express, type Request, type Response } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
 import { componentResources } from '../metrics/resources.js';
 import type { ComponentStatus, SupervisorControl, SupervisorView } from '../supervisor/status.js';
-import { bearerGuard, controlRoutes } from './control.js';
+import { addControlRoutes, bearerGuard } from './control.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
 import { type StatusPageData, statusPageHandler } from './status-page.js';
@@ -27,16 +28,12 @@ export interface HttpAppOptions {
   /** share one metrics instance between several apps (TCP port and control socket) */
   metrics?: SupervisorMetrics;
   logger?: Logger;
-  /** more routes (the status page), added before the catch-all 404 */
-  extend?: (app: Express) => void;
 }
 
-/** A request listener for http.createServer: the health endpoints first, then the express app. */
+/** A request listener for http.createServer: health and metrics first, then the express app. */
 export interface HttpApp extends RequestListener {
   /** the metrics this app serves (created here unless passed in) */
   metrics: SupervisorMetrics;
-  /** the express app behind the health endpoints: /metrics, the JSON API, control, 404 */
-  express: Express;
 }
 
 /** a component as the JSON API shows it: its snapshot plus uptime and resources, never its environment */
@@ -77,6 +74,51 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { view } = options;
   const metrics =
     options.metrics ?? createMetrics(view, { version: options.version, pid1: options.pid1 ?? false });
+  const health = healthHandler(view);
+  // Probes and scrapes are all most supervisors ever get: they are answered without express,
+  // which is loaded on the first other request (about 5 MB less for an idle supervisor).
+  let app: Express | undefined;
+  const handler: RequestListener = (req, res) => {
+    if (health(req, res) || serveMetrics(metrics, req, res, options.logger)) return;
+    app ??= expressApp(options, view);
+    app(req, res);
+  };
+  return Object.assign(handler, { metrics });
+}
+
+/** GET /metrics; false for any other request */
+function serveMetrics(
+  metrics: SupervisorMetrics,
+  req: IncomingMessage,
+  res: ServerResponse,
+  logger: Logger | undefined,
+): boolean {
+  if (
+    (req.method !== 'GET' && req.method !== 'HEAD') ||
+    (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))
+  )
+    return false;
+  metrics.render(req.headers.accept).then(
+    ({ contentType, body }) => {
+      res.writeHead(200, {
+        'Content-Type': contentType,
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    },
+    (error: unknown) => {
+      logger?.error({ err: error }, 'rendering /metrics failed');
+      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal error\n');
+    },
+  );
+  return true;
+}
+
+/** The JSON API, control routes, status page and 404s. */
+function expressApp(options: HttpAppOptions, view: SupervisorView): Express {
+  const express = createRequire(import.meta.url)('express') as typeof import('express');
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -85,11 +127,6 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     res.set('Cache-Control', 'no-store');
     res.set('X-Content-Type-Options', 'nosniff');
     next();
-  });
-
-  app.get('/metrics', async (req, res) => {
-    const { contentType, body } = await metrics.render(req.get('accept'));
-    res.status(200).set('Content-Type', contentType).send(body);
   });
 
   app.get('/api/v1/components', (_req, res) => {
@@ -107,7 +144,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   if (options.control && (options.trustCaller || options.controlToken)) {
     const guard =
       options.trustCaller || !options.controlToken ? undefined : bearerGuard(options.controlToken);
-    app.use(controlRoutes(options.control, guard));
+    addControlRoutes(app, options.control, guard);
   }
 
   app.get(
@@ -115,13 +152,11 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     statusPageHandler(() => statusPageData(options)),
   );
 
-  options.extend?.(app);
-
   app.use((_req, res) => {
     res.status(404).type('text/plain; charset=utf-8').send('404 page not found\n');
   });
   // Express 5 hands rejected async handlers here too
-  app.use((error: unknown, req: Request, res: Response, _next: express.NextFunction) => {
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = (error as { status?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       // a malformed request (bad JSON, bad URL encoding): the client's mistake
@@ -135,9 +170,5 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (!res.headersSent) res.status(500).type('text/plain; charset=utf-8').send('internal error\n');
   });
 
-  const health = healthHandler(view);
-  const handler: RequestListener = (req, res) => {
-    if (!health(req, res)) app(req, res);
-  };
-  return Object.assign(handler, { metrics, express: app });
+  return app;
 }

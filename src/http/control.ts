@@ -2,8 +2,7 @@
 // when a control token is set and every request carries it; on the control socket (trusted: file
 // permissions decide who may connect) they need none.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { NextFunction, Request, Response, Router } from 'express';
-import express from 'express';
+import type { Express, NextFunction, Request, Response } from 'express';
 import type { ControlResult, SupervisorControl } from '../supervisor/status.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -32,8 +31,11 @@ function answer(res: Response, result: ControlResult): void {
 }
 
 /** POST /api/v1/components/:id/{start,stop,restart}, POST /api/v1/restart (all), POST /api/v1/reload */
-export function controlRoutes(control: SupervisorControl, guard?: ReturnType<typeof bearerGuard>): Router {
-  const router = express.Router();
+export function addControlRoutes(
+  router: Express,
+  control: SupervisorControl,
+  guard?: ReturnType<typeof bearerGuard>,
+): void {
   // guarded route by route, so that other paths still get their plain 404
   const before = guard ? [guard] : [];
   const route = (path: string, act: (req: Request) => Promise<ControlResult>) =>
@@ -44,5 +46,4 @@ export function controlRoutes(control: SupervisorControl, guard?: ReturnType<typ
   route('/api/v1/components/:id/restart', (req) => control.restart(id(req)));
   route('/api/v1/restart', () => control.restart());
   route('/api/v1/reload', () => control.reload());
-  return router;
 }
