@@ -42,7 +42,7 @@ describe('tini mode as PID 1', () => {
     for (let i = 0; i < codes.length; i += parallel) {
       const batch = codes.slice(i, i + parallel);
       const results = await Promise.all(batch.map((code) => tini(['sh', '-c', `exit ${code}`]).exited));
-      batch.forEach((code, j) => seen.set(code, results[j]!));
+      for (const [j, code] of batch.entries()) seen.set(code, results[j]!);
     }
     const wrong = [...seen].filter(([code, got]) => code !== got);
     assert.deepEqual(wrong, [], 'pairs of [expected, got]');

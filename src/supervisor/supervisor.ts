@@ -255,7 +255,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
     const component = this.byId.get(id);
     if (!component) return { ok: false, status: 404, message: `no component "${id}"` };
-    if (this.currentPhase === 'stopping' || this.currentPhase === 'gave-up' || this.currentPhase === 'stopped')
+    if (
+      this.currentPhase === 'stopping' ||
+      this.currentPhase === 'gave-up' ||
+      this.currentPhase === 'stopped'
+    )
       return { ok: false, status: 409, message: 'the supervisor is shutting down' };
     act(component);
     this.logger.info({ component: id }, `operator: ${verb}`);
