@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
+import { lookupUser } from '../../src/process/users.js';
 import { repoRoot } from '../helpers/paths.js';
 import {
   isAlive,
@@ -311,6 +312,76 @@ describe('run: stopping', () => {
       { message: 'the restarted component to answer on its port' },
     );
     assert.equal(Number(answer), Number(second.pid));
+    cli.child.kill('SIGTERM');
+    assert.equal(await waitExit(cli), 0);
+  });
+});
+
+describe('run: users, start failures, stats', () => {
+  test('<user> runs the component as that user; an unknown user is exit 2 naming the server', async () => {
+    const asNobody = writeRegistry([
+      {
+        id: 'who',
+        command: 'sh',
+        args: ['-c', 'echo "uid=$(id -u) gid=$(id -g)"; sleep 1000'],
+        extra: '<user>nobody</user>',
+      },
+    ]);
+    const cli = supervise(asNobody);
+    const line = await cli.waitForRecord((r) => r.component === 'who' && String(r.msg).startsWith('uid='));
+    assert.equal(line.msg, `uid=${lookupUser('nobody')!.uid} gid=${lookupUser('nobody')!.gid}`);
+    cli.child.kill('SIGTERM');
+    assert.equal(await waitExit(cli), 0);
+
+    const unknown = writeRegistry([
+      { id: 'ghost', command: node, args: idle, extra: '<user>no-such-user-here</user>' },
+    ]);
+    const refused = supervise(unknown);
+    assert.equal(await waitExit(refused), 2);
+    assert.match(refused.stderr.join('\n'), /server "ghost": <user> "no-such-user-here" does not exist/);
+    assert.equal(
+      countRecords(refused, (r) => r.msg === 'component started'),
+      0,
+      'nothing was started',
+    );
+  });
+
+  test('a command that cannot be started is fatal with the OS error in the log; the others run on', async () => {
+    const home = writeRegistry([
+      { id: 'missing', command: '/nonexistent/bin/server' },
+      { id: 'fine', command: node, args: idle },
+    ]);
+    const cli = supervise(home);
+    await cli.waitForRecord(stateChange('missing', 'fatal'));
+    const error = cli
+      .records()
+      .find(
+        (r) =>
+          r.component === 'missing' &&
+          r.msg === 'cannot start component: spawn /nonexistent/bin/server ENOENT',
+      );
+    assert.ok(error, 'the OS error is logged');
+    await cli.waitForRecord(stateChange('fine', 'running'));
+    assert.equal(cli.exitCode(), undefined, 'the supervisor runs on');
+    cli.child.kill('SIGTERM');
+    assert.equal(await waitExit(cli), 0);
+  });
+
+  test('<tracestatsinterval> logs each component state, pid, uptime, restarts and memory', async () => {
+    const home = writeRegistry(
+      [{ id: 'measured', command: node, args: idle }],
+      '<tracestatsinterval>0.3</tracestatsinterval>',
+    );
+    const cli = supervise(home);
+    const first = await cli.waitForRecord(started('measured'));
+    const stats = await cli.waitForRecord((r) => r.msg === 'component stats');
+    const [entry] = stats.stats as Array<Record<string, unknown>>;
+    assert.equal(entry?.component, 'measured');
+    assert.equal(entry?.state, 'running');
+    assert.equal(entry?.pid, first.pid);
+    assert.equal(entry?.restarts, 0);
+    assert.ok(Number(entry?.residentMemoryBytes) > 1024 * 1024, `memory ${entry?.residentMemoryBytes}`);
+    assert.equal(typeof entry?.uptimeSeconds, 'number');
     cli.child.kill('SIGTERM');
     assert.equal(await waitExit(cli), 0);
   });
