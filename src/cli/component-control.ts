@@ -109,6 +109,9 @@ function progress(verb: Verb, before: ComponentJson, now: ComponentJson | undefi
   // a start of a running component has nothing to do; otherwise it must be a new run
   const newRun = now.startedAt !== before.startedAt || (verb === 'start' && before.state === 'running');
   if (now.state === 'running' && newRun) return { done: true, line: `${now.id}: running, pid ${now.pid}` };
+  // an ordered restart of everything: stopped until its priority group's turn comes
+  if (now.state === 'stopped' && now.restartPending)
+    return { done: false, waiting: `${now.id} waits for its turn` };
   if (now.state === 'fatal' || now.state === 'backoff' || now.state === 'stopped')
     return {
       done: false,

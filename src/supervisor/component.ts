@@ -102,6 +102,10 @@ export class Component {
     this.apply(() => this.lifecycle.restart());
   }
 
+  stopForRestart(): void {
+    this.apply(() => this.lifecycle.stopForRestart());
+  }
+
   /** SIGKILL the whole group now (second signal to the supervisor, or shutdownTimeout). */
   killNow(): void {
     if (this.pgid !== undefined) signalGroup(this.pgid, 'SIGKILL');
@@ -128,6 +132,7 @@ export class Component {
       exits: { ...l.exits },
       ...(l.lastExit ? { lastExit: { ...l.lastExit } } : {}),
       stoppedByOperator: l.stoppedByOperator,
+      ...(l.restartPending ? { restartPending: true as const } : {}),
       ...(l.startError ? { startError: { ...l.startError } } : {}),
     };
   }

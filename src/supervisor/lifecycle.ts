@@ -63,6 +63,8 @@ export class Lifecycle {
   /** short runs in a row: the exponent of the backoff */
   private shortRuns = 0;
   private stopIntent: StopIntent | undefined;
+  /** stopped by stopForRestart: the next start is a restart */
+  restartPending = false;
   private readonly random: () => number;
 
   constructor(private options: LifecycleOptions) {
@@ -79,9 +81,12 @@ export class Lifecycle {
     if (byOperator) this.stoppedByOperator = false;
     switch (this.state) {
       case 'stopped':
-      case 'fatal':
+      case 'fatal': {
         this.shortRuns = 0;
-        return this.enterStarting(false);
+        const counted = this.restartPending;
+        this.restartPending = false;
+        return this.enterStarting(counted);
+      }
       case 'backoff':
         return [{ type: 'cancel-backoff' }, ...this.enterStarting(true)];
       case 'stopping':
@@ -111,6 +116,13 @@ export class Lifecycle {
         if (byOperator) this.notReadyReason = 'stopped by operator';
         return [];
     }
+  }
+
+  /** Down now, up later (an ordered restart of everything): the later start counts as a restart. */
+  stopForRestart(): Effect[] {
+    this.stoppedByOperator = false;
+    this.restartPending = true;
+    return this.stop();
   }
 
   /** Operator restart: down, then up again (a stopped or fatal one is simply started). */
@@ -210,7 +222,13 @@ export class Lifecycle {
         this.shortRuns = 0;
         return [...effects, ...this.enterStarting(true)];
       }
-      this.enterStopped(this.stoppedByOperator ? 'stopped by operator' : 'stopped');
+      this.enterStopped(
+        this.stoppedByOperator
+          ? 'stopped by operator'
+          : this.restartPending
+            ? 'restarting: waiting for its turn'
+            : 'stopped',
+      );
       return effects;
     }
 

@@ -45,6 +45,8 @@ export interface ComponentStatus {
   lastExit?: LastExit;
   /** stopped by an operator: stays stopped until started again */
   stoppedByOperator: boolean;
+  /** stopped for an ordered restart of everything: it starts again when its group's turn comes */
+  restartPending?: true;
   /** why the last spawn failed (command not found, not executable, unknown user) */
   startError?: { code?: string; message: string };
 }

@@ -110,6 +110,23 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     }
   }
 
+  /** Everything down in shutdown order, then up again in start order (like a stop and a start). */
+  private async restartAllInOrder(): Promise<void> {
+    this.logger.info('operator: restarting every component in order');
+    const all = this.list();
+    for (const group of priorityGroups(all).reverse()) {
+      for (const component of group.members) component.stopForRestart();
+      await this.waitFor(() => this.shuttingDown() || group.members.every((c) => c.settled));
+    }
+    if (!this.shuttingDown()) await this.startInOrder(all);
+  }
+
+  private shuttingDown(): boolean {
+    return (
+      this.currentPhase === 'stopping' || this.currentPhase === 'gave-up' || this.currentPhase === 'stopped'
+    );
+  }
+
   /** Starts `components` group by group, each group once the previous one is ready. */
   private async startInOrder(components: Component[]): Promise<void> {
     const stillStarting = () => this.currentPhase === 'starting' || this.currentPhase === 'running';
@@ -176,8 +193,13 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
 
   async restart(id?: string): Promise<ControlResult> {
     if (id === undefined) {
-      for (const component of this.byId.values()) component.restart();
-      return { ok: true, message: 'restarting every component' };
+      if (this.shuttingDown()) return { ok: false, status: 409, message: 'the supervisor is shutting down' };
+      void this.restartAllInOrder();
+      return {
+        ok: true,
+        message:
+          'restarting every component: stopping in descending priority, then starting in ascending priority',
+      };
     }
     return this.control(id, (c) => c.restart(), 'restarting');
   }

@@ -208,3 +208,20 @@ describe('lifecycle', () => {
     assert.equal(l.state, 'stopped');
   });
 });
+
+test('lifecycle: stopForRestart then start counts one restart and clears an operator stop', () => {
+  const l = new Lifecycle({
+    restart: { policy: 'always', backoffInitial: 1, backoffMax: 30, resetAfter: 10 },
+    stopTimeout: 10,
+  });
+  l.start();
+  l.spawned(1, 0);
+  l.becameReady();
+  l.stop(true);
+  l.exited({ code: 0, signal: null, exitCode: 0 }, 10);
+  l.stopForRestart();
+  assert.equal(l.stoppedByOperator, false);
+  l.start();
+  assert.equal(l.restarts, 1);
+  assert.equal(l.state, 'starting');
+});
