@@ -20,6 +20,11 @@ export interface OutputMeta {
 }
 
 const NEWLINE = 0x0a;
+/**
+ * A partial line that has waited this long with nothing more coming is let out as a piece (a
+ * prompt such as "Password: ", a progress dot): a line is never held back for long.
+ */
+export const IDLE_FLUSH_MS = 1000;
 
 /**
  * Copies `source` into `sink` until it ends. Resolves once the stream has ended and everything it
@@ -31,12 +36,26 @@ export function attachOutput(source: Readable, meta: OutputMeta, sink: LogSink):
   return new Promise((resolve) => {
     let paused = false;
     let finished = false;
+    let lastDataAt = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
     const resume = () => {
       paused = false;
+      lastDataAt = Date.now();
       source.resume();
+    };
+    const onIdle = () => {
+      idleTimer = undefined;
+      if (finished || !lines.holding) return;
+      // while we hold the child back, the rest of its line may be waiting in the pipe: not idle
+      const waited = paused ? 0 : Date.now() - lastDataAt;
+      if (waited >= IDLE_FLUSH_MS) lines.flushHeld();
+      else idleTimer = setTimeout(onIdle, IDLE_FLUSH_MS - waited).unref();
     };
     source.on('data', (chunk: Buffer | string) => {
       lines.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      lastDataAt = Date.now();
+      // one timer while a partial line is held, not one per chunk
+      if (lines.holding && !idleTimer) idleTimer = setTimeout(onIdle, IDLE_FLUSH_MS).unref();
       if (!paused && sink.needsDrain()) {
         // the child blocks on its own write once the pipe between us fills: that is the backpressure
         paused = true;
@@ -47,6 +66,7 @@ export function attachOutput(source: Readable, meta: OutputMeta, sink: LogSink):
     const finish = () => {
       if (finished) return;
       finished = true;
+      clearTimeout(idleTimer);
       lines.end();
       resolve();
     };
@@ -95,6 +115,23 @@ abstract class LineSplitter {
     if (this.carryLength > 0) this.partialEnd(this.takeCarry());
   }
 
+  /** true while part of a line waits for its end */
+  get holding(): boolean {
+    return this.carryLength > 0;
+  }
+
+  /** lets out what is held of an unfinished line as a piece (more of the line may follow) */
+  flushHeld(): void {
+    if (this.carryLength === 0) return;
+    const held = this.takeCarry();
+    const cut = this.completeLength(held);
+    if (cut > 0) this.piece(held.subarray(0, cut));
+    if (cut < held.length) {
+      this.carry.push(held.subarray(cut));
+      this.carryLength = held.length - cut;
+    }
+  }
+
   /** bytes start..end (exclusive) are complete lines separated by newlines; `end` is a newline */
   protected abstract region(chunk: Buffer, start: number, end: number): void;
   /** the rest of a line whose beginning was carried over (without its newline) */
@@ -103,6 +140,11 @@ abstract class LineSplitter {
   protected abstract piece(bytes: Buffer): void;
   /** the stream ended in the middle of a line */
   protected abstract partialEnd(bytes: Buffer): void;
+  /** how much of `bytes` can go out now without tearing a character (raw: all of it) */
+  protected completeLength(bytes: Buffer): number {
+    return bytes.length;
+  }
+
   /** where to cut `bytes` so that the piece is at most MAX_LINE long */
   protected cutAt(_bytes: Buffer): number {
     return MAX_LINE;
@@ -205,6 +247,15 @@ class JsonLines extends LineSplitter {
 
   protected partialEnd(bytes: Buffer): void {
     this.line(bytes.toString('utf8'));
+  }
+
+  /** the bytes before an unfinished UTF-8 character at the end (all of them when there is none) */
+  protected override completeLength(bytes: Buffer): number {
+    let start = bytes.length - 1;
+    while (start > 0 && bytes.length - start < 4 && (bytes[start]! & 0xc0) === 0x80) start--;
+    const lead = bytes[start]!;
+    const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    return bytes.length - start >= size ? bytes.length : start;
   }
 
   /** backs off to the start of a UTF-8 character, so no character is torn between two records */

@@ -2,10 +2,10 @@
 // when a component crashes, long lines split, memory bounded whatever a component prints.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { cliPath, repoRoot } from '../helpers/paths.js';
+import { cliPath, makeTempDir, repoRoot } from '../helpers/paths.js';
 import { killAllStarted, killGroup, runCli } from '../helpers/processes.js';
 import { writeRegistry } from '../helpers/registry.js';
 import { freePort } from '../helpers/stack.js';
@@ -41,6 +41,33 @@ describe('run: component output', () => {
         assert.fail(`record ${i + 1} is "${String(record.msg).slice(0, 20)}"`);
     });
     assert.equal(cli.records().find((r) => r.component === 'gen' && r.code !== undefined)?.code, 1);
+  });
+
+  test('a partial line left waiting (a prompt) is let out after a second, without tearing a character', async () => {
+    const flag = join(makeTempDir(), 'go-on');
+    // "Password: c" and the first byte of "é"; the rest once the test has seen the prompt
+    const script = `
+      const { existsSync } = require('node:fs');
+      process.stdout.write(Buffer.from([...Buffer.from('Password: c'), 0xc3]));
+      const wait = setInterval(() => {
+        if (!existsSync(${JSON.stringify(flag)})) return;
+        clearInterval(wait);
+        process.stdout.write(Buffer.from([0xa9, 0x0a]));
+      }, 20);`;
+    const home = writeRegistry([
+      { id: 'prompt', command: process.execPath, args: ['-e', script], extra: '<restart policy="never"/>' },
+    ]);
+    const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'debug']);
+    const prompt = await cli.waitForRecord((r) => r.component === 'prompt' && r.stream === 'stdout', 10_000);
+    assert.equal(prompt.msg, 'Password: c');
+    assert.equal(prompt.partial, true);
+    writeFileSync(flag, '');
+    const rest = await cli.waitForRecord(
+      (r) => r.component === 'prompt' && r.stream === 'stdout' && r.msg !== 'Password: c',
+    );
+    assert.equal(rest.msg, 'é', 'the held byte and its continuation make one character');
+    cli.child.kill('SIGTERM');
+    assert.equal(await cli.exited, 0);
   });
 
   test('a 1 MB line is split into pieces of at most 64 KiB with nothing lost', async () => {
