@@ -23,6 +23,32 @@ export interface Settings {
   invalid: Set<string>;
 }
 
+/** the elements a profile or a server may hold, in the order messages list them */
+export const settingElements = [
+  'description',
+  'command',
+  'arguments',
+  'environment',
+  'workingDirectory',
+  'user',
+  'startPriority',
+  'startDelay',
+  'stopTimeout',
+  'stopSignal',
+  'restart',
+  'readiness',
+  'liveness',
+  'critical',
+  'output',
+] as const;
+
+type SingleSetting = Exclude<(typeof settingElements)[number], 'arguments' | 'environment'>;
+
+/** the settings holding one value, which a later profile or the server replaces (the rest merge) */
+export const singleSettings = settingElements.filter(
+  (element): element is SingleSetting => element !== 'arguments' && element !== 'environment',
+) satisfies ReadonlyArray<keyof Settings>;
+
 export interface ProfileDocument {
   id: string;
   line: number;

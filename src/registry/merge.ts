@@ -2,7 +2,7 @@
 // server's own elements on top. A single value is replaced by the later one, arguments are
 // appended, the environment is merged variable by variable (the later one winning).
 import type { ProfileDocument, RegistryDocument, ServerDocument, Settings } from './document.js';
-import { emptySettings, setVariable } from './document.js';
+import { emptySettings, setVariable, singleSettings } from './document.js';
 import type { ProblemList } from './errors.js';
 import { closest, quoted } from './values.js';
 
@@ -47,27 +47,11 @@ function profilesOf(
   return found;
 }
 
-const singleKeys = [
-  'description',
-  'command',
-  'workingDirectory',
-  'user',
-  'startPriority',
-  'startDelay',
-  'stopTimeout',
-  'stopSignal',
-  'restart',
-  'readiness',
-  'liveness',
-  'critical',
-  'output',
-] as const satisfies ReadonlyArray<keyof Settings>;
-
 /** later parts win; exported for the tests of the merge rules */
 export function mergeSettings(parts: Settings[]): Settings {
   const merged = emptySettings();
   for (const part of parts) {
-    for (const key of singleKeys) copyDefined(key, part, merged);
+    for (const key of singleSettings) copyDefined(key, part, merged);
     merged.args.push(...part.args);
     for (const [name, value] of Object.entries(part.env)) setVariable(merged.env, name, value);
     for (const key of part.invalid) merged.invalid.add(key);
@@ -75,6 +59,6 @@ export function mergeSettings(parts: Settings[]): Settings {
   return merged;
 }
 
-function copyDefined<K extends (typeof singleKeys)[number]>(key: K, from: Settings, to: Settings): void {
+function copyDefined<K extends (typeof singleSettings)[number]>(key: K, from: Settings, to: Settings): void {
   if (from[key] !== undefined) to[key] = from[key];
 }

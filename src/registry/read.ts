@@ -9,7 +9,7 @@ import type {
   ServerDocument,
   Settings,
 } from './document.js';
-import { emptySettings, setVariable } from './document.js';
+import { emptySettings, settingElements, setVariable } from './document.js';
 import type { ProblemList } from './errors.js';
 import { expandVariables } from './expand.js';
 import type { CheckSpec, RestartSpec } from './model.js';
@@ -40,23 +40,7 @@ const configChildren = [
   'restartIntensity',
   'shutdownTimeout',
 ];
-const settingChildren = [
-  'description',
-  'command',
-  'arguments',
-  'environment',
-  'workingDirectory',
-  'user',
-  'startPriority',
-  'startDelay',
-  'stopTimeout',
-  'stopSignal',
-  'restart',
-  'readiness',
-  'liveness',
-  'critical',
-  'output',
-];
+const settingChildren: string[] = [...settingElements];
 const serverChildren = ['profile', ...settingChildren];
 /** may appear more than once in one server or profile; their contents add up */
 const repeatable = new Set(['profile', 'arguments', 'environment']);
