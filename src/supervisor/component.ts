@@ -32,8 +32,6 @@ export interface ComponentDeps {
   allowRestart(component: Component): boolean;
   onStateChange(component: Component, previous: ComponentState): void;
   onCheck(component: Component, kind: CheckKind, outcome: CheckOutcome): void;
-  /** the main process exited (after its group was emptied) */
-  onExit?(component: Component, exit: ProcessExit): void;
   /** tini mode hands the child the supervisor's stdin too */
   inheritStdin?: boolean;
   /**
@@ -321,7 +319,6 @@ export class Component {
       { component: this.id, pid, code, signal },
       `component exited with ${describeExit(exit)}`,
     );
-    this.deps.onExit?.(this, exit);
     this.apply(() => this.lifecycle.exited(exit, Date.now()));
   }
 

@@ -8,7 +8,6 @@ import type { CheckOutcome, StartProbe } from '../health/check.js';
 import type { Registry, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
 import { RestartIntensity } from './intensity.js';
-import type { ProcessExit } from './lifecycle.js';
 import { priorityGroups } from './ordering.js';
 import { diffServers } from './reload.js';
 import type {
@@ -33,8 +32,6 @@ export interface SupervisorOptions {
   inheritStdin?: boolean;
   /** tini mode: see ComponentDeps.leftoverGraceMs */
   leftoverGraceMs?: number;
-  /** called when a component's main process exits (tini mode ends the supervisor with it) */
-  onComponentExit?: (component: Component, exit: ProcessExit) => void;
 }
 
 /** why run() returned: decides the exit code */
@@ -85,25 +82,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       { components: this.registry.servers.length, registry: this.registry.file || undefined },
       'supervisor starting',
     );
-    for (const group of priorityGroups(this.list())) {
-      if (this.currentPhase !== 'starting') return;
-      this.logger.info(
-        { priority: group.priority, components: group.members.map((c) => c.id) },
-        'starting priority group',
-      );
-      for (const component of group.members) component.start();
-      // The next group waits for this one to be ready; one that cannot come up (fatal, or
-      // exited for good) does not hold the rest back forever.
-      await this.waitFor(
-        () => this.currentPhase !== 'starting' || group.members.every((c) => c.status().ready || c.settled),
-      );
-      const notReady = group.members.filter((c) => !c.status().ready).map((c) => c.id);
-      if (notReady.length > 0 && this.currentPhase === 'starting')
-        this.logger.warn(
-          { priority: group.priority, components: notReady },
-          'priority group not fully ready: going on',
-        );
-    }
+    await this.startInOrder(this.list());
     if (this.currentPhase === 'starting') {
       this.currentPhase = 'running';
       this.logger.info('all priority groups started');
@@ -212,12 +191,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   async reload(): Promise<ControlResult> {
     if (!this.options.loadRegistry)
       return { ok: false, status: 422, message: 'there is no registry file to reload' };
-    if (
-      this.currentPhase === 'stopping' ||
-      this.currentPhase === 'gave-up' ||
-      this.currentPhase === 'stopped'
-    )
-      return { ok: false, status: 409, message: 'the supervisor is shutting down' };
+    if (this.shuttingDown()) return { ok: false, status: 409, message: 'the supervisor is shutting down' };
     let next: Registry;
     try {
       next = this.options.loadRegistry();
@@ -277,12 +251,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
     const component = this.byId.get(id);
     if (!component) return { ok: false, status: 404, message: `no component "${id}"` };
-    if (
-      this.currentPhase === 'stopping' ||
-      this.currentPhase === 'gave-up' ||
-      this.currentPhase === 'stopped'
-    )
-      return { ok: false, status: 409, message: 'the supervisor is shutting down' };
+    if (this.shuttingDown()) return { ok: false, status: 409, message: 'the supervisor is shutting down' };
     act(component);
     this.logger.info({ component: id }, `operator: ${verb}`);
     return { ok: true, message: `${id} ${verb}` };
@@ -333,17 +302,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       onStateChange: (component, previous) => this.onStateChange(component, previous),
       onCheck: (component, kind, outcome: CheckOutcome) =>
         this.emit('check', component.id, kind, outcome.ok, outcome.durationSeconds),
-      ...(this.options.onComponentExit ? { onExit: this.options.onComponentExit } : {}),
     });
   }
 
   private allowRestart(component: Component): boolean {
-    if (
-      this.restartsDisabled ||
-      this.currentPhase === 'stopping' ||
-      this.currentPhase === 'gave-up' ||
-      this.currentPhase === 'stopped'
-    ) {
+    if (this.restartsDisabled || this.shuttingDown()) {
       component.stop();
       return false;
     }
