@@ -1,11 +1,11 @@
 // One supervised component: carries out the effects its Lifecycle asks for (spawn, signals,
 // timers, checks) and feeds what happens back into it. All decisions live in lifecycle.ts.
 import type { ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CheckOutcome, RunningProbe, StartProbe } from '../health/check.js';
 import { signalGroup, waitGroupGone } from '../process/group.js';
+import { signalNumber } from '../process/signals.js';
 import { spawnChild } from '../process/spawn.js';
 import { childStdio, releaseChildStdio } from '../process/stdio.js';
 import { lookupUser } from '../process/users.js';
@@ -302,7 +302,7 @@ export class Component {
     const exit: ProcessExit = {
       code,
       signal,
-      exitCode: signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 0),
+      exitCode: signal ? 128 + signalNumber(signal) : (code ?? 0),
     };
     // Leftovers of the group die with the main process, before anything else happens, so a
     // restart never meets a stale worker holding the port.
