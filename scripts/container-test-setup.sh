@@ -42,16 +42,8 @@ if [[ $(id -u) != 0 ]]; then
 fi
 
 # 1. packages
-packages=(podman runc docker-compose debootstrap golang-github-containernetworking-plugin-dnsname curl)
-missing=()
-for pkg in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-  echo "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash "$repo/scripts/install-system-deps.sh" podman runc docker-compose debootstrap \
+  golang-github-containernetworking-plugin-dnsname curl
 
 # 2. the base image
 tag=docker.io/library/node:${major}-bookworm-slim

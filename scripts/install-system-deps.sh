@@ -3,8 +3,10 @@
 #   promtool/prometheus: metric-format and alert-rule tests, the end-to-end scrape test
 #   tini: the reaper benchmark's baseline
 #   chromium: the status page's browser test (driven by playwright-core at /usr/bin/chromium)
+# With arguments it installs those packages instead (container-test-setup.sh uses it so).
 set -euo pipefail
-packages=(prometheus tini chromium)
+packages=("$@")
+((${#packages[@]})) || packages=(prometheus tini chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
