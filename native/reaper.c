@@ -1,9 +1,12 @@
-// s7supervisor's native addon: the two things Node cannot do from JavaScript. Become a child
-// subreaper, and reap orphans without ever touching a child that libuv waits for (libuv calls
-// waitpid(pid) per child it spawned; a waitpid(-1) here would steal those exits). Mechanism only:
+// s7supervisor's native addon: what Node cannot do from JavaScript. Become a child subreaper,
+// make real pipes for child output (pipes.c), and reap orphans without ever touching a child
+// that libuv waits for (libuv calls waitpid(pid) per child it spawned; a waitpid(-1) here would
+// steal those exits). Mechanism only:
 // when to reap, what to log and count is decided in TypeScript (src/process/reaper.ts).
 #define _GNU_SOURCE
 #include <node_api.h>
+
+#include "addon.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -437,6 +440,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"isChildSubreaper", NULL, is_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
       {"reapOrphans", NULL, reap_orphans, NULL, NULL, NULL, napi_enumerable, NULL},
       {"forceStatScan", NULL, force_stat_scan, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -1,12 +1,12 @@
 // One probe of each kind, as Kubernetes does them: http (200-399), tcp (connect), exec (exit 0).
 // Each is bounded by an AbortSignal and never blocks the event loop; the scheduler (schedule.ts)
 // decides when they run.
-import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { childEnvironment } from '../process/environment.js';
 import { signalGroup } from '../process/group.js';
-import { spawnChild } from '../process/spawn.js';
+import { type SpawnError, type Spawned, spawnProcess } from '../process/spawn.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -108,63 +108,49 @@ export function probeExec(
   signal: AbortSignal,
 ): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    let child: ChildProcess;
-    try {
-      child = spawnChild(command, args, {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        buffer: false,
-        reject: false,
-        cleanup: false,
-        encoding: 'buffer',
-      }) as unknown as ChildProcess;
-    } catch (error) {
-      resolve({ ok: false, reason: `cannot run ${command}: ${(error as Error).message}` });
+    spawnProcess({
+      file: command,
+      args,
+      env: childEnvironment({}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      newGroup: true,
+    }).then(
+      (spawned) => watchExecCheck(spawned, signal, resolve),
+      (error: SpawnError) => resolve({ ok: false, reason: `cannot run ${command}: ${error.message}` }),
+    );
+  });
+}
+
+function watchExecCheck(spawned: Spawned, signal: AbortSignal, resolve: (result: ProbeResult) => void): void {
+  const { pid, pipes } = spawned;
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    if (output.length < MAX_OUTPUT_CHARS) output += chunk.toString('utf8');
+  };
+  for (const pipe of pipes.values()) pipe.on('data', collect);
+  let timedOut = false;
+  const onAbort = () => {
+    timedOut = true;
+    signalGroup(pid, 'SIGKILL');
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  void spawned.exited.then(({ code, signal: exitSignal }) => {
+    signal.removeEventListener('abort', onAbort);
+    // leftovers (a backgrounded grandchild holding our pipes) go with it
+    signalGroup(pid, 'SIGKILL');
+    for (const pipe of pipes.values()) pipe.destroy();
+    if (timedOut) {
+      resolve({ ok: false, reason: describeError(undefined, signal) });
       return;
     }
-    // execa reports spawn failures (ENOENT, EACCES) through its promise, not by throwing
-    const result = child as unknown as Promise<{ failed: boolean; originalMessage?: string; code?: string }>;
-    const pid = child.pid;
-    if (pid === undefined) {
-      result.then(
-        (r) =>
-          resolve({ ok: false, reason: `cannot run ${command}: ${r.originalMessage ?? r.code ?? 'failed'}` }),
-        (error: unknown) => resolve({ ok: false, reason: `cannot run ${command}: ${String(error)}` }),
-      );
+    if (code === 0) {
+      resolve({ ok: true });
       return;
     }
-    result.catch(() => {});
-    let output = '';
-    const collect = (chunk: Buffer) => {
-      if (output.length < MAX_OUTPUT_CHARS) output += chunk.toString('utf8');
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    let timedOut = false;
-    const onAbort = () => {
-      timedOut = true;
-      signalGroup(pid, 'SIGKILL');
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    child.once('exit', (code, exitSignal) => {
-      signal.removeEventListener('abort', onAbort);
-      // leftovers (a backgrounded grandchild holding our pipes) go with it
-      signalGroup(pid, 'SIGKILL');
-      child.stdout?.destroy();
-      child.stderr?.destroy();
-      if (timedOut) {
-        resolve({ ok: false, reason: describeError(undefined, signal) });
-        return;
-      }
-      if (code === 0) {
-        resolve({ ok: true });
-        return;
-      }
-      const what = exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`;
-      const said = firstLine(output);
-      resolve({ ok: false, reason: said ? `${what}: ${said}` : what });
-    });
+    const what = exitSignal ? `killed by ${exitSignal}` : `exit code ${code}`;
+    const said = firstLine(output);
+    resolve({ ok: false, reason: said ? `${what}: ${said}` : what });
   });
 }
 

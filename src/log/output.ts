@@ -17,6 +17,8 @@ export interface OutputMeta {
   component: string;
   stream: StdStream;
   mode: OutputMode;
+  /** the pid of the run that printed it (its records carry it, not the supervisor's) */
+  pid?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -211,7 +213,11 @@ class JsonLines extends LineSplitter {
 
   constructor(sink: LogSink, meta: OutputMeta) {
     super();
-    this.log = outputLogger(sink).child({ component: meta.component, stream: meta.stream });
+    this.log = outputLogger(sink).child({
+      component: meta.component,
+      stream: meta.stream,
+      ...(meta.pid !== undefined ? { pid: meta.pid } : {}),
+    });
   }
 
   protected region(chunk: Buffer, start: number, end: number): void {

@@ -41,6 +41,11 @@ export interface NativeAddon {
   reapOrphans(owned: Iterable<number>): ReapResult;
   /** for tests: enumerate by the /proc/N/stat scan even where the children files exist */
   forceStatScan(on: boolean): void;
+  /**
+   * pipe2(O_CLOEXEC): [readFd, writeFd]. Throws an Error whose `code` is the errno name (EMFILE,
+   * ENFILE...), so a spawn that cannot get its pipes is classified like any spawn failure.
+   */
+  makePipe(): [number, number];
 }
 
 interface RawAddon {
@@ -48,6 +53,7 @@ interface RawAddon {
   isChildSubreaper(): boolean;
   reapOrphans(owned: Int32Array): { reaped: Int32Array; method: ReapResult['method']; complete: boolean };
   forceStatScan(on: boolean): void;
+  makePipe(): [number, number];
 }
 
 /** The addon is missing or does not load: said in one line, how to fix it included. */
@@ -92,6 +98,7 @@ function wrap(raw: RawAddon): NativeAddon {
     setChildSubreaper: () => raw.setChildSubreaper(),
     isChildSubreaper: () => raw.isChildSubreaper(),
     forceStatScan: (on) => raw.forceStatScan(on),
+    makePipe: () => raw.makePipe(),
     reapOrphans(owned) {
       const result = raw.reapOrphans(Int32Array.from(owned));
       const reaped: ReapedOrphan[] = [];

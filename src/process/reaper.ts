@@ -1,7 +1,7 @@
 // The orphan reaper: as PID 1 (or a child subreaper) every orphan in the container is
 // reparented to us, and unless someone waits for it, it stays a zombie forever. libuv waits only
 // for the children Node spawned, each by pid; we reap the others, never one of Node's
-// (nodeOwnedPids(), kept by spawnChild), so every 'exit' event Node owes still fires.
+// (nodeOwnedPids(), kept by spawnProcess), so every 'exit' event Node owes still fires.
 import { loadNative, type NativeAddon, type ReapedOrphan } from './native.js';
 import { nodeOwnedPids } from './spawn.js';
 

@@ -1,8 +1,25 @@
-// The one place in the program that starts child processes. It records the pid of every child
-// that Node itself spawned, so the orphan reaper (reaper.ts) can reap everything else without
-// stealing an exit status from libuv: a pid in this set is Node's to wait for, never ours.
-import type { ChildProcess } from 'node:child_process';
-import { execa, type Options, type ResultPromise } from 'execa';
+// The one place in the program that starts child processes (components, exec checks).
+//
+// - It records the pid of every child Node spawned, so the orphan reaper (reaper.ts) can reap
+//   everything else without stealing an exit status from libuv: a pid in this set is Node's to
+//   wait for, never ours.
+// - Output goes through real pipes (pipe2, from the addon), not the socket pairs Node makes for
+//   'pipe': a child can then open /dev/stdout, /dev/stderr or /proc/self/fd/1 (nginx's
+//   `access_log /dev/stdout`), which fails with ENXIO on a socket.
+// - Every failure to start is classified (design.md §3 rev. 2): ENOENT, EACCES, ENOEXEC, EPERM
+//   can never succeed by trying again (fatal); EAGAIN, EMFILE, ENFILE, ENOMEM and the rest are
+//   resource shortages, to be retried with backoff. Nothing here throws past its caller or leaves
+//   an 'error' event unhandled: for a PID 1 that would be the end of the container.
+//
+// It uses node:child_process directly. execa 9 crashes the calling process when spawn fails
+// with EMFILE or ENFILE (it iterates `subprocess.stdio`, which Node leaves undefined then, and the
+// child's 'error' event goes unhandled), and every feature it adds (buffering, encodings,
+// piping, cleanup on exit) is one a supervisor must turn off.
+import { spawn as nodeSpawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { loadNative } from './native.js';
 
 const nodeOwned = new Set<number>();
 
@@ -12,21 +29,146 @@ export function nodeOwnedPids(): ReadonlySet<number> {
 }
 
 /**
- * execa, with the pid registered before control returns to the event loop (so the reaper can
- * never run between the fork and the registration) and released once Node has reaped it.
+ * What a child descriptor is connected to: 'pipe' is a real pipe whose read end comes back in
+ * Spawned.pipes; a number is one of our descriptors, passed on as it is.
  */
-export function spawnChild<O extends Options>(
-  file: string,
-  args: readonly string[],
-  options: O,
-): ResultPromise<O> {
-  // execa's generic return type loses ChildProcess's EventEmitter methods; the object is one.
-  const child = execa(file, args, options) as unknown as ResultPromise<O>;
-  const pid = child.pid;
-  if (pid !== undefined) {
-    nodeOwned.add(pid);
-    // 'exit' fires after libuv's waitpid: from then on the pid is no longer Node's child.
-    (child as unknown as ChildProcess).once('exit', () => nodeOwned.delete(pid));
+export type StdioSlot = 'ignore' | 'inherit' | 'pipe' | number;
+
+export interface SpawnSpec {
+  file: string;
+  args: readonly string[];
+  cwd?: string;
+  /** the child's whole environment (nothing of ours is added to it) */
+  env: NodeJS.ProcessEnv;
+  uid?: number;
+  gid?: number;
+  /** index = the child's descriptor: [stdin, stdout, stderr, fd 3...] */
+  stdio: readonly StdioSlot[];
+  /** its own session and process group, so one signal reaches all of its processes */
+  newGroup: boolean;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Spawned {
+  pid: number;
+  /** the read end of each 'pipe' slot, by the child's descriptor number */
+  pipes: ReadonlyMap<number, Readable>;
+  /** settles once the process exited and libuv reaped it; never rejects */
+  exited: Promise<ExitStatus>;
+}
+
+/** Start failures that trying again cannot cure: the component is `fatal`. */
+const FATAL_CODES = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'EPERM', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG']);
+
+export class SpawnError extends Error {
+  override name = 'SpawnError';
+  /** true when retrying cannot help (see FATAL_CODES); else a shortage to retry with backoff */
+  readonly fatal: boolean;
+
+  constructor(
+    message: string,
+    /** the errno name (ENOENT, EMFILE...), or EUSER for an unknown user */
+    readonly code: string,
+  ) {
+    super(message);
+    this.fatal = isFatalSpawnCode(code);
   }
-  return child;
+}
+
+export function isFatalSpawnCode(code: string): boolean {
+  return FATAL_CODES.has(code) || code === 'EUSER';
+}
+
+/** Starts a process. Rejects only with a SpawnError; every descriptor it made is closed then. */
+export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
+  const made: Array<[childFd: number, readFd: number, writeFd: number]> = [];
+  const closeWriteEnds = () => {
+    for (const [, , writeFd] of made) closeQuietly(writeFd);
+  };
+  const closeAll = () => {
+    for (const [, readFd, writeFd] of made) {
+      closeQuietly(readFd);
+      closeQuietly(writeFd);
+    }
+  };
+  let stdio: Array<'ignore' | 'inherit' | number>;
+  try {
+    stdio = spec.stdio.map((slot, childFd) => {
+      if (slot !== 'pipe') return slot;
+      const [readFd, writeFd] = loadNative().makePipe();
+      made.push([childFd, readFd, writeFd]);
+      return writeFd;
+    });
+  } catch (error) {
+    closeAll();
+    return Promise.reject(toSpawnError(error, spec.file));
+  }
+
+  let child: ReturnType<typeof nodeSpawn>;
+  try {
+    child = nodeSpawn(spec.file, spec.args, {
+      ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+      env: spec.env,
+      stdio,
+      detached: spec.newGroup,
+      ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
+      ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
+      windowsHide: true,
+    });
+  } catch (error) {
+    // Node throws for the failures it does not consider run-time errors (E2BIG, EINVAL...)
+    closeAll();
+    return Promise.reject(toSpawnError(error, spec.file));
+  }
+  // the child has its own copies now (or never will)
+  closeWriteEnds();
+
+  const pid = child.pid;
+  if (pid === undefined) {
+    // ENOENT, EACCES, EAGAIN, EMFILE, ENFILE: Node reports them through 'error' on the next tick
+    for (const [, readFd] of made) closeQuietly(readFd);
+    return new Promise((_, reject) => {
+      child.once('error', (error) => reject(toSpawnError(error, spec.file)));
+    });
+  }
+  // From here on, Node owns this pid: the reaper must never wait for it.
+  nodeOwned.add(pid);
+  const exited = new Promise<ExitStatus>((resolve) => {
+    child.once('exit', (code, signal) => {
+      nodeOwned.delete(pid);
+      resolve({ code, signal });
+    });
+  });
+  // after a successful spawn, 'error' can only come from kill(); we signal groups ourselves
+  child.on('error', () => {});
+  const pipes = new Map<number, Readable>();
+  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(readFd));
+  return Promise.resolve({ pid, pipes, exited });
+}
+
+/** The read end of a pipe as a stream, read through libuv's event loop (never a thread). */
+function readEnd(fd: number): Readable {
+  const socket = new Socket({ fd, readable: true, writable: false });
+  // a read error ends the copy (output.ts listens for 'close'); it must never be unhandled
+  socket.on('error', () => socket.destroy());
+  return socket;
+}
+
+function toSpawnError(error: unknown, file: string): SpawnError {
+  const errno = error as NodeJS.ErrnoException;
+  const code = typeof errno?.code === 'string' ? errno.code : 'EIO';
+  const reason = error instanceof Error ? error.message : String(error);
+  return new SpawnError(reason.includes(file) ? reason : `${reason} (${file})`, code);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed: nothing to give back
+  }
 }

@@ -1,12 +1,12 @@
 // One supervised component: carries out the effects its Lifecycle asks for (spawn, signals,
 // timers, checks) and feeds what happens back into it. All decisions live in lifecycle.ts.
-import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CheckOutcome, RunningProbe, StartProbe } from '../health/check.js';
+import { childEnvironment } from '../process/environment.js';
 import { signalGroup, waitGroupGone } from '../process/group.js';
 import { signalNumber } from '../process/signals.js';
-import { spawnChild } from '../process/spawn.js';
+import { type ExitStatus, SpawnError, type Spawned, type StdioSlot, spawnProcess } from '../process/spawn.js';
 import { childStdio, releaseChildStdio } from '../process/stdio.js';
 import { lookupUser } from '../process/users.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
@@ -17,6 +17,8 @@ export interface OutputMeta {
   component: string;
   stream: 'stdout' | 'stderr';
   mode: 'json' | 'raw';
+  /** the pid of the run that printed it */
+  pid: number;
 }
 
 /** Copies a component's output stream into the log; resolves once it ended and was flushed. */
@@ -32,6 +34,9 @@ export interface ComponentDeps {
   allowRestart(component: Component): boolean;
   onStateChange(component: Component, previous: ComponentState): void;
   onCheck(component: Component, kind: CheckKind, outcome: CheckOutcome): void;
+  /** a run's process group came to be / is gone (the parent-death watchdog keeps the list) */
+  onGroupStarted?(pgid: number): void;
+  onGroupGone?(pgid: number): void;
   /** tini mode hands the child the supervisor's stdin too */
   inheritStdin?: boolean;
   /**
@@ -43,15 +48,19 @@ export interface ComponentDeps {
 
 /** How long to wait for a dead component's leftover processes to vanish before going on anyway. */
 const LEFTOVER_GRACE_MS = 2000;
+/** How long a run's output may stay open after its process group is gone (see closeOutputsSoon). */
+const OUTPUT_GRACE_MS = 1000;
 
 export class Component {
   readonly lifecycle: Lifecycle;
   /** process group of the current (or last) run: outlives `lifecycle.pid` until the group is gone */
   private pgid: number | undefined;
   private stopTimer: NodeJS.Timeout | undefined;
-  private backoffTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private readinessTimer: NodeJS.Timeout | undefined;
   private probes: RunningProbe[] = [];
+  /** the output pipes of the current run */
+  private outputs: Readable[] = [];
   /** bumped on every spawn and stop-checks, so late callbacks from an old run are ignored */
   private generation = 0;
 
@@ -160,6 +169,8 @@ export class Component {
             'stopping component',
           );
           signalGroup(this.lifecycle.pid, this.spec.stopSignal);
+          // a stopped (SIGSTOPped) process acts on its stop signal only once continued, as systemd does
+          if (this.spec.stopSignal !== 'SIGCONT') signalGroup(this.lifecycle.pid, 'SIGCONT');
         }
         clearTimeout(this.stopTimer);
         this.stopTimer = setTimeout(() => {
@@ -190,8 +201,7 @@ export class Component {
         this.scheduleRestart(effect.delayMs);
         break;
       case 'cancel-backoff':
-        clearTimeout(this.backoffTimer);
-        this.backoffTimer = undefined;
+        this.cancelBackoff();
         break;
     }
   }
@@ -199,18 +209,18 @@ export class Component {
   private spawn(): void {
     const spec = this.spec;
     this.generation += 1;
+    const run = this.generation;
     let ids: { uid: number; gid: number } | undefined;
     if (spec.user !== undefined) {
       ids = lookupUser(spec.user);
       if (!ids) {
-        this.failSpawn(`user "${spec.user}" does not exist`, 'EUSER');
+        this.failSpawn(new SpawnError(`user "${spec.user}" does not exist`, 'EUSER'));
         return;
       }
     }
     const fdReadiness = spec.readiness?.type === 'fd' ? spec.readiness.fd : undefined;
     const captured = spec.output !== 'inherit';
-    type Stdio = 'pipe' | 'ignore' | 'inherit';
-    const stdio: [Stdio, Stdio | number, Stdio | number, ...Stdio[]] = [
+    const stdio: StdioSlot[] = [
       this.deps.inheritStdin ? 'inherit' : 'ignore',
       captured ? 'pipe' : childStdio(1),
       captured ? 'pipe' : childStdio(2),
@@ -219,86 +229,68 @@ export class Component {
       while (stdio.length < fdReadiness) stdio.push('ignore');
       stdio[fdReadiness] = 'pipe';
     }
-    let child: ChildProcess;
-    try {
-      child = spawnChild(spec.command, spec.args, {
-        cwd: spec.workingDirectory,
-        env: spec.env,
-        extendEnv: true,
-        // its own process group (and session), so one signal reaches all of its processes
-        detached: true,
-        // execa's types allow only descriptors 3-9; at run time any open descriptor is passed on
-        stdio: stdio as unknown as ['ignore', 'pipe', 'pipe'],
-        buffer: false,
-        reject: false,
-        // we stop components ourselves; execa's exit hooks would fight our signal handling
-        cleanup: false,
-        encoding: 'buffer',
-        ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
-      }) as unknown as ChildProcess;
-    } catch (error) {
-      releaseChildStdio(stdio);
-      const code = (error as NodeJS.ErrnoException).code;
-      this.failSpawn(error instanceof Error ? error.message : String(error), code);
-      return;
-    }
+    const started = spawnProcess({
+      file: spec.command,
+      args: spec.args,
+      cwd: spec.workingDirectory,
+      env: childEnvironment(spec.env),
+      ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+      stdio,
+      newGroup: true,
+    });
+    // the child has its own descriptors by now: our reopened copies of stdout/stderr can go
     releaseChildStdio(stdio);
-    const pid = child.pid;
-    if (pid === undefined) {
-      // execa reports ENOENT/EACCES asynchronously through its result
-      (child as unknown as Promise<{ originalMessage?: string; message: string; code?: string }>).then(
-        (result) => this.failSpawn(result.originalMessage || result.message, result.code),
-        (error: unknown) => this.failSpawn(String(error)),
-      );
-      return;
-    }
-    // the result promise would otherwise report a rejection nobody awaits
-    (child as unknown as Promise<unknown>).catch(() => {});
+    started.then(
+      (spawned) => this.onSpawned(spawned, run, fdReadiness),
+      (error: SpawnError) => this.failSpawn(error),
+    );
+  }
+
+  private onSpawned(spawned: Spawned, run: number, fdReadiness: number | undefined): void {
+    const { pid, pipes } = spawned;
+    const spec = this.spec;
     this.pgid = pid;
-    if (captured) {
-      if (child.stdout)
-        void this.deps.attachOutput(child.stdout, {
-          component: spec.id,
-          stream: 'stdout',
-          mode: spec.output as 'json' | 'raw',
-        });
-      if (child.stderr)
-        void this.deps.attachOutput(child.stderr, {
-          component: spec.id,
-          stream: 'stderr',
-          mode: spec.output as 'json' | 'raw',
-        });
+    this.deps.onGroupStarted?.(pid);
+    this.outputs = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const pipe = pipes.get(stream === 'stdout' ? 1 : 2);
+      if (!pipe) continue;
+      this.outputs.push(pipe);
+      void this.deps.attachOutput(pipe, {
+        component: spec.id,
+        stream,
+        mode: spec.output as 'json' | 'raw',
+        pid,
+      });
     }
-    child.once('exit', (code, signal) => void this.onProcessExit(pid, code, signal));
+    void spawned.exited.then((status) => this.onProcessExit(pid, status));
     this.deps.logger.info(
       { component: spec.id, pid, command: spec.command, args: spec.args },
       'component started',
     );
     this.apply(() => this.lifecycle.spawned(pid, Date.now()));
-    if (fdReadiness !== undefined && this.deps.watchReadyFd) {
-      const stream = child.stdio[fdReadiness];
-      const generation = this.generation;
-      if (stream && 'read' in stream) {
-        this.deps.watchReadyFd(stream as Readable, () => {
-          if (generation === this.generation) this.apply(() => this.lifecycle.becameReady());
+    const readyPipe = fdReadiness !== undefined ? pipes.get(fdReadiness) : undefined;
+    if (readyPipe) {
+      if (this.deps.watchReadyFd && run === this.generation)
+        this.deps.watchReadyFd(readyPipe, () => {
+          if (run === this.generation) this.apply(() => this.lifecycle.becameReady());
         });
-      }
+      // the descriptor belongs to this run only: closed when the run's process is gone
+      void spawned.exited.then(() => readyPipe.destroy());
     }
   }
 
-  private failSpawn(reason: string, code?: string): void {
-    this.deps.logger.error(
-      { component: this.id, command: this.spec.command, reason },
-      `cannot start component: ${reason}`,
+  private failSpawn(error: SpawnError): void {
+    const level = error.fatal ? 'error' : 'warn';
+    this.deps.logger[level](
+      { component: this.id, command: this.spec.command, code: error.code, reason: error.message },
+      `cannot start component: ${error.message}${error.fatal ? '' : ' (a shortage: trying again)'}`,
     );
-    this.apply(() => this.lifecycle.spawnFailed(reason, code));
+    this.apply(() => this.lifecycle.spawnFailed(error.message, error.code, error.fatal));
   }
 
-  private async onProcessExit(
-    pid: number,
-    code: number | null,
-    signal: NodeJS.Signals | null,
-  ): Promise<void> {
+  private async onProcessExit(pid: number, status: ExitStatus): Promise<void> {
+    const { code, signal } = status;
     const exit: ProcessExit = {
       code,
       signal,
@@ -313,7 +305,13 @@ export class Component {
         'leftover processes ignored SIGTERM: SIGKILL',
       );
     }
-    if (signalGroup(pid, 'SIGKILL')) await waitGroupGone(pid, LEFTOVER_GRACE_MS);
+    const gone = !signalGroup(pid, 'SIGKILL') || (await waitGroupGone(pid, LEFTOVER_GRACE_MS));
+    if (gone && this.pgid === pid) {
+      // the group id may be reused by anyone from now on: never signal it again
+      this.pgid = undefined;
+      this.deps.onGroupGone?.(pid);
+    }
+    this.closeOutputsSoon();
     const level = this.lifecycle.state === 'stopping' ? 'info' : 'warn';
     this.deps.logger[level](
       { component: this.id, pid, code, signal },
@@ -322,18 +320,46 @@ export class Component {
     this.apply(() => this.lifecycle.exited(exit, Date.now()));
   }
 
+  /**
+   * The run is over and its group is gone, so its pipes normally end by themselves. A process that
+   * left the group (a daemon that called setsid) can hold them open forever: after a grace period
+   * they are closed, so no run leaves descriptors behind.
+   */
+  private closeOutputsSoon(): void {
+    const outputs = this.outputs;
+    this.outputs = [];
+    const open = outputs.filter((stream) => !stream.destroyed && !stream.readableEnded);
+    if (open.length === 0) return;
+    setTimeout(() => {
+      const stillOpen = open.filter((stream) => !stream.destroyed && !stream.readableEnded);
+      if (stillOpen.length === 0) return;
+      this.deps.logger.warn(
+        { component: this.id, graceMs: OUTPUT_GRACE_MS },
+        "a process outside the component's group still holds its output open: closing it",
+      );
+      for (const stream of stillOpen) stream.destroy();
+    }, OUTPUT_GRACE_MS).unref();
+  }
+
   private scheduleRestart(delayMs: number): void {
     if (!this.deps.allowRestart(this)) return;
-    if (delayMs <= 0) {
-      this.apply(() => this.lifecycle.backoffElapsed());
-      return;
-    }
-    this.deps.logger.info({ component: this.id, delayMs }, `restarting in ${(delayMs / 1000).toFixed(2)}s`);
-    clearTimeout(this.backoffTimer);
-    this.backoffTimer = setTimeout(() => {
+    if (delayMs > 0)
+      this.deps.logger.info({ component: this.id, delayMs }, `restarting in ${(delayMs / 1000).toFixed(2)}s`);
+    this.cancelBackoff();
+    const elapsed = () => {
       this.backoffTimer = undefined;
       this.apply(() => this.lifecycle.backoffElapsed());
-    }, delayMs);
+    };
+    // even an immediate restart waits for the next turn of the event loop: the event that caused
+    // it runs to completion first, and a crash loop cannot starve timers, signals or HTTP
+    this.backoffTimer = delayMs > 0 ? setTimeout(elapsed, delayMs) : setImmediate(elapsed);
+  }
+
+  private cancelBackoff(): void {
+    if (this.backoffTimer === undefined) return;
+    if ('refresh' in this.backoffTimer) clearTimeout(this.backoffTimer);
+    else clearImmediate(this.backoffTimer);
+    this.backoffTimer = undefined;
   }
 
   private watchReadiness(): void {

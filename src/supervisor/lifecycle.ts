@@ -30,6 +30,11 @@ export type Effect =
   | { type: 'restart'; delayMs: number }
   | { type: 'cancel-backoff' };
 
+/** each backoff wait is varied by up to this fraction either way (design.md §3) */
+export const JITTER = 0.1;
+/** the shortest wait before trying again to start a process that could not be started */
+export const SHORTAGE_RETRY_FLOOR_MS = 500;
+
 export interface ProcessExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -142,6 +147,12 @@ export class Lifecycle {
   }
 
   spawned(pid: number, now: number): Effect[] {
+    if (this.state === 'stopping' && this.pid === undefined) {
+      // a stop was asked for while the process was being started: it gets its stop signal now
+      this.pid = pid;
+      this.startedAt = now;
+      return [{ type: 'stop-group', seconds: this.options.stopTimeout }];
+    }
     if (this.state !== 'starting') return [];
     this.startError = undefined;
     this.pid = pid;
@@ -150,14 +161,36 @@ export class Lifecycle {
     return [{ type: 'watch-readiness' }];
   }
 
-  /** The command could not be executed at all (ENOENT, EACCES, unknown user...). */
-  spawnFailed(reason: string, code?: string): Effect[] {
+  /**
+   * The process could not be started. `fatal`: it never can (ENOENT, EACCES, ENOEXEC, unknown
+   * user); it stays down until an operator starts it. Otherwise a shortage (EAGAIN, EMFILE,
+   * ENOMEM...) that may pass: handled like a crash, restarted by policy with the backoff, and so
+   * counted toward the restart intensity (design.md §3 rev. 2).
+   */
+  spawnFailed(reason: string, code: string | undefined, fatal: boolean): Effect[] {
     this.startError = { message: reason, ...(code ? { code } : {}) };
     this.pid = undefined;
-    this.state = 'fatal';
     this.ready = false;
-    this.notReadyReason = `cannot start: ${reason}`;
-    return [];
+    if (this.state === 'stopping') {
+      // nothing runs, so nothing to wait for: the stop is done
+      const intent = this.stopIntent;
+      this.stopIntent = undefined;
+      if (intent === 'restart') return [{ type: 'cancel-stop-timer' }, ...this.enterStarting(true)];
+      this.enterStopped(this.stoppedByOperator ? 'stopped by operator' : 'stopped');
+      return [{ type: 'cancel-stop-timer' }];
+    }
+    if (this.state !== 'starting') return [];
+    if (fatal || this.options.restart.policy === 'never') {
+      this.state = 'fatal';
+      this.notReadyReason = `cannot start: ${reason}`;
+      return [];
+    }
+    // never at once, even with no backoff configured: a shortage needs time to pass, and
+    // retrying in a tight loop would only keep it
+    const delayMs = Math.max(this.nextBackoff(0), SHORTAGE_RETRY_FLOOR_MS);
+    this.state = 'backoff';
+    this.notReadyReason = `cannot start: ${reason}; trying again`;
+    return [{ type: 'restart', delayMs }];
   }
 
   becameReady(): Effect[] {
@@ -244,17 +277,7 @@ export class Lifecycle {
       return effects;
     }
 
-    const ranFor = (now - (this.startedAt ?? now)) / 1000;
-    let delayMs = 0;
-    if (ranFor >= this.options.restart.resetAfter) {
-      this.shortRuns = 0;
-    } else {
-      const { backoffInitial, backoffMax } = this.options.restart;
-      const base = Math.min(backoffInitial * 2 ** this.shortRuns, backoffMax);
-      const jitter = 1 + (this.random() * 2 - 1) * 0.1;
-      delayMs = Math.round(base * jitter * 1000);
-      this.shortRuns += 1;
-    }
+    const delayMs = this.nextBackoff((now - (this.startedAt ?? now)) / 1000);
     this.state = 'backoff';
     this.notReadyReason = `restarting after ${describeExit(exit)}`;
     return [...effects, { type: 'restart', delayMs }];
@@ -264,6 +287,22 @@ export class Lifecycle {
   backoffElapsed(): Effect[] {
     if (this.state !== 'backoff') return [];
     return this.enterStarting(true);
+  }
+
+  /**
+   * The wait before the next start after a run of `ranFor` seconds: none after a stable run (and
+   * the doubling starts over), else backoffInitial doubled per short run in a row, capped at
+   * backoffMax, varied by up to ±JITTER so components that failed together do not restart in step.
+   */
+  private nextBackoff(ranFor: number): number {
+    if (ranFor >= this.options.restart.resetAfter) {
+      this.shortRuns = 0;
+      return 0;
+    }
+    const { backoffInitial, backoffMax } = this.options.restart;
+    const base = Math.min(backoffInitial * 2 ** this.shortRuns, backoffMax);
+    this.shortRuns += 1;
+    return Math.round(base * (1 + (this.random() * 2 - 1) * JITTER) * 1000);
   }
 
   /** `isRestart`: a respawn by policy or operator restart, counted in `restarts` (a start from stopped is not) */

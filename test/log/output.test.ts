@@ -1,13 +1,12 @@
 // attachOutput against a sink whose stdout we hold: line splitting at every chunk boundary, UTF-8
 // safe cuts, CRLF, raw lines of two real components never interleaving mid-line, backpressure.
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { createLogger, logSink } from '../../src/log/logger.js';
 import { attachOutput, MAX_LINE, type OutputMode } from '../../src/log/output.js';
 import { LogSink } from '../../src/log/sink.js';
-import { spawnChild } from '../../src/process/spawn.js';
+import { spawnProcess } from '../../src/process/spawn.js';
 
 type LogRecord = Record<string, unknown> & { msg?: string };
 
@@ -115,20 +114,23 @@ describe('attachOutput', () => {
     const memory = memorySink();
     const script = (tag: string, size: number) =>
       `let s=''; for (let i=0;i<30000;i++) s += '${tag}' + String(i).padStart(6,'0') + '${tag}'.repeat(${size}) + '\\n'; process.stdout.write(s);`;
-    const children = [script('A', 10), script('B', 200)].map(
-      (code) =>
-        spawnChild(process.execPath, ['-e', code], {
+    const children = await Promise.all(
+      [script('A', 10), script('B', 200)].map((code) =>
+        spawnProcess({
+          file: process.execPath,
+          args: ['-e', code],
+          env: process.env,
           stdio: ['ignore', 'pipe', 'ignore'],
-          buffer: false,
-          reject: false,
-        }) as unknown as ChildProcess & Promise<unknown>,
+          newGroup: false,
+        }),
+      ),
     );
     await Promise.all(
       children.map((child, i) =>
-        attachOutput(child.stdout!, { component: `c${i}`, stream: 'stdout', mode: 'raw' }, memory.sink),
+        attachOutput(child.pipes.get(1)!, { component: `c${i}`, stream: 'stdout', mode: 'raw' }, memory.sink),
       ),
     );
-    await Promise.all(children);
+    await Promise.all(children.map((child) => child.exited));
     await memory.sink.flush();
     const lines = memory.stdout().toString('latin1').split('\n');
     assert.equal(lines.pop(), '');

@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RestartSpec } from '../../src/registry/model.js';
-import { type Effect, Lifecycle, type ProcessExit } from '../../src/supervisor/lifecycle.js';
+import {
+  type Effect,
+  Lifecycle,
+  type ProcessExit,
+  SHORTAGE_RETRY_FLOOR_MS,
+} from '../../src/supervisor/lifecycle.js';
 
 const restart = (overrides: Partial<RestartSpec> = {}): RestartSpec => ({
   policy: 'always',
@@ -193,10 +198,49 @@ describe('lifecycle', () => {
   test('a command that cannot be executed is fatal', () => {
     const l = new Lifecycle({ restart: restart(), stopTimeout: 10 });
     l.start();
-    l.spawnFailed('spawn nope ENOENT');
+    l.spawnFailed('spawn nope ENOENT', 'ENOENT', true);
     assert.equal(l.state, 'fatal');
     assert.match(l.notReadyReason ?? '', /ENOENT/);
     assert.deepEqual(types(l.start(true)), ['spawn']);
+  });
+
+  test('a shortage at spawn (EAGAIN, EMFILE) is a crash: backoff, never a tight loop, then spawn again', () => {
+    const l = new Lifecycle({
+      restart: restart({ backoffInitial: 0, resetAfter: 0 }),
+      stopTimeout: 10,
+      random: () => 0.5,
+    });
+    l.start();
+    const effects = l.spawnFailed('spawn /bin/sh EAGAIN', 'EAGAIN', false);
+    assert.equal(l.state, 'backoff');
+    assert.deepEqual(effects, [{ type: 'restart', delayMs: SHORTAGE_RETRY_FLOOR_MS }]);
+    assert.match(l.notReadyReason ?? '', /EAGAIN; trying again/);
+    assert.deepEqual(types(l.backoffElapsed()), ['spawn']);
+    assert.equal(l.restarts, 1);
+  });
+
+  test('a shortage at spawn under policy never is fatal', () => {
+    const l = new Lifecycle({ restart: restart({ policy: 'never' }), stopTimeout: 10 });
+    l.start();
+    l.spawnFailed('spawn x EMFILE', 'EMFILE', false);
+    assert.equal(l.state, 'fatal');
+  });
+
+  test('a stop asked for while the process was being started reaches it once it has a pid', () => {
+    const l = new Lifecycle({ restart: restart(), stopTimeout: 7 });
+    l.start();
+    l.stop(true);
+    assert.equal(l.state, 'stopping');
+    assert.deepEqual(l.spawned(42, 0), [{ type: 'stop-group', seconds: 7 }]);
+    assert.equal(l.pid, 42);
+  });
+
+  test('a stop asked for while the process was being started ends at once when the start failed', () => {
+    const l = new Lifecycle({ restart: restart(), stopTimeout: 7 });
+    l.start();
+    l.stop(true);
+    assert.deepEqual(types(l.spawnFailed('spawn x EAGAIN', 'EAGAIN', false)), ['cancel-stop-timer']);
+    assert.equal(l.state, 'stopped');
   });
 
   test('events that do not apply to the state are ignored', () => {

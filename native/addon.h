@@ -1,0 +1,8 @@
+// Functions of the addon defined outside reaper.c, registered by its init().
+#ifndef S7SUPERVISOR_ADDON_H
+#define S7SUPERVISOR_ADDON_H
+#include <node_api.h>
+
+napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
+
+#endif
