@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // Entry point: picks the command and turns its result into an exit code. Each command lives in
 // its own module and returns the exit code; user mistakes surface as one readable line.
+import { holdEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
+
+// first, before anything is loaded: a supervisor must not lose a signal that comes early
+if (process.argv[2] === 'run') holdEarlySignals();
 
 type Command = (argv: string[]) => Promise<number>;
 

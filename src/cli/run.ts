@@ -20,6 +20,7 @@ import type { Registry } from '../registry/model.js';
 import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
 import { version } from './version.js';
@@ -157,45 +158,62 @@ function loadForRun(options: RunOptions): { registry: Registry; reload?: () => R
 /** Registry mode: TERM/INT stop in order (a second one kills), HUP reloads, USR1/USR2 pass on. */
 async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promise<number> {
   let forced: number | undefined;
-  const removeStop = onSignals(['SIGTERM', 'SIGINT'], (signal) => {
-    if (supervisor.phase === 'stopping' || supervisor.phase === 'gave-up') {
-      logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
-      supervisor.killAll();
-      forced = 128 + signalNumber(signal);
-      void flushLogger(logger).then(() => process.exit(forced));
-      return;
+  const onSignal = (signal: NodeJS.Signals) => {
+    switch (signal) {
+      case 'SIGTERM':
+      case 'SIGINT':
+        if (supervisor.phase === 'stopping' || supervisor.phase === 'gave-up') {
+          logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
+          supervisor.killAll();
+          forced = 128 + signalNumber(signal);
+          void flushLogger(logger).then(() => process.exit(forced));
+          return;
+        }
+        logger.info({ signal }, `${signal} received: stopping`);
+        void supervisor.shutdown(`signal ${signal}`);
+        return;
+      case 'SIGHUP':
+        logger.info('SIGHUP received: reloading the registry');
+        void supervisor.reload();
+        return;
+      case 'SIGUSR1':
+      case 'SIGUSR2':
+        supervisor.forwardSignal(signal);
+        return;
+      default:
+        // held while starting but not one of ours in registry mode: nothing to do
+        return;
     }
-    logger.info({ signal }, `${signal} received: stopping`);
-    void supervisor.shutdown(`signal ${signal}`);
-  });
-  const removeReload = onSignals(['SIGHUP'], () => {
-    logger.info('SIGHUP received: reloading the registry');
-    void supervisor.reload();
-  });
-  const removeForward = onSignals(['SIGUSR1', 'SIGUSR2'], (signal) => supervisor.forwardSignal(signal));
+  };
+  const removeHandlers = onSignals(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'], onSignal);
+  // a signal that came while we were loading is acted on now, before anything starts
+  for (const signal of releaseEarlySignals()) onSignal(signal);
 
   void supervisor.startAll();
   const outcome = await supervisor.outcome;
-  removeStop();
-  removeReload();
-  removeForward();
+  removeHandlers();
   return forced ?? (outcome.kind === 'gave-up' ? 1 : 0);
 }
 
 /** Tini mode: every signal goes on to the child; its exit (or 127/126) is ours. */
 async function superviseOneCommand(supervisor: Supervisor, logger: Logger): Promise<number> {
-  const removeForward = onSignals(forwardableSignals, (signal) => {
+  const onSignal = (signal: NodeJS.Signals) => {
     // After TERM/INT the child is on its way down: whatever its policy, it is not restarted.
     if (signal === 'SIGTERM' || signal === 'SIGINT') supervisor.disableRestarts();
     logger.debug({ signal }, 'passing signal on');
     supervisor.forwardSignal(signal);
-  });
+  };
+  const removeForward = onSignals(forwardableSignals, onSignal);
+  const early = releaseEarlySignals();
   const settled = new Promise<void>((resolve) => {
     supervisor.on('state', (status) => {
       if (status.state === 'stopped' || status.state === 'fatal') resolve();
     });
   });
   void supervisor.startAll();
+  // as tini does: what came before the child existed is passed on once it does (the child is
+  // being started now, and gets them as soon as it has a pid)
+  for (const signal of early) onSignal(signal);
   const ended = await Promise.race([settled.then(() => 'settled' as const), supervisor.outcome]);
   removeForward();
   const main = supervisor.component(tiniComponentId);

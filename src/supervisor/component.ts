@@ -59,6 +59,8 @@ export class Component {
   private backoffTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private readinessTimer: NodeJS.Timeout | undefined;
   private probes: RunningProbe[] = [];
+  /** signals passed on while the process was being started, delivered once it has a pid */
+  private pendingSignals: NodeJS.Signals[] = [];
   /** the output pipes of the current run */
   private outputs: Readable[] = [];
   /** bumped on every spawn and stop-checks, so late callbacks from an old run are ignored */
@@ -121,6 +123,8 @@ export class Component {
   /** pass a signal on to the component's process group (SIGUSR1/2, tini mode) */
   signal(signal: NodeJS.Signals): void {
     if (this.lifecycle.pid !== undefined) signalGroup(this.lifecycle.pid, signal);
+    // being started: it gets the signal as soon as it has a pid
+    else if (this.state === 'starting') this.pendingSignals.push(signal);
   }
 
   status(): ComponentStatus {
@@ -269,6 +273,7 @@ export class Component {
       'component started',
     );
     this.apply(() => this.lifecycle.spawned(pid, Date.now()));
+    for (const signal of this.pendingSignals.splice(0)) signalGroup(pid, signal);
     const readyPipe = fdReadiness !== undefined ? pipes.get(fdReadiness) : undefined;
     if (readyPipe) {
       if (this.deps.watchReadyFd && run === this.generation)
@@ -281,6 +286,7 @@ export class Component {
   }
 
   private failSpawn(error: SpawnError): void {
+    this.pendingSignals = [];
     const level = error.fatal ? 'error' : 'warn';
     this.deps.logger[level](
       { component: this.id, command: this.spec.command, code: error.code, reason: error.message },
