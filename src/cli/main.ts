@@ -75,6 +75,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // `run` has flushed what it could within its bounds: a write still pending to a reader that
+    // does not read (or a client that does not hang up) must not keep a PID 1 alive
+    if (process.argv[2] === 'run') process.exit(code);
   },
   (error: unknown) => {
     if (error instanceof UsageError) {

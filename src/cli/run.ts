@@ -18,6 +18,7 @@ import { loadRegistry } from '../registry/load.js';
 import { locateRegistry } from '../registry/locate.js';
 import type { Registry } from '../registry/model.js';
 import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
+import { CLOSE_LISTENERS_MS, FINAL_FLUSH_MS, withinDeadline } from '../supervisor/deadline.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { releaseEarlySignals } from './early-signals.js';
@@ -108,7 +109,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   stats.stop();
   reaper.stop();
   // closing the control socket removes its file: wait for it, so no dead socket is left behind
-  await Promise.all(
+  const closed = Promise.all(
     servers.map(
       (server) =>
         new Promise((resolve) => {
@@ -117,8 +118,11 @@ export async function runCommand(argv: string[]): Promise<number> {
         }),
     ),
   );
+  if (!(await withinDeadline(closed, CLOSE_LISTENERS_MS)))
+    logger.warn('the HTTP listeners did not close in time: exiting anyway');
   logger.info({ exitCode: code }, 'supervisor exiting');
-  await flushLogger(logger);
+  // nobody reading our stdout must not keep us alive: what cannot be written in time is lost
+  await withinDeadline(flushLogger(logger), FINAL_FLUSH_MS);
   return code;
 }
 
@@ -162,7 +166,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
     switch (signal) {
       case 'SIGTERM':
       case 'SIGINT':
-        if (supervisor.phase === 'stopping' || supervisor.phase === 'gave-up') {
+        if (supervisor.phase !== 'starting' && supervisor.phase !== 'running') {
           logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
           supervisor.killAll();
           forced = 128 + signalNumber(signal);
@@ -191,7 +195,9 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
 
   void supervisor.startAll();
   const outcome = await supervisor.outcome;
+  // TERM/INT stay handled until the process exits: a second one during the last flush ends it at once
   removeHandlers();
+  onSignals(['SIGTERM', 'SIGINT'], onSignal);
   return forced ?? (outcome.kind === 'gave-up' ? 1 : 0);
 }
 

@@ -19,3 +19,10 @@ export function priorityGroups<T extends { spec: { startPriority: number } }>(
     .sort(([a], [b]) => a - b)
     .map(([priority, members]) => ({ priority, members }));
 }
+
+/** Shutdown order (design.md §3): the priority groups in descending priority. */
+export function stopOrder<T extends { spec: { startPriority: number } }>(
+  items: Iterable<T>,
+): PriorityGroup<T>[] {
+  return priorityGroups(items).reverse();
+}

@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import type { CheckOutcome, StartProbe } from '../health/check.js';
 import type { Registry, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
+import { AFTER_KILL_GRACE_MS } from './deadline.js';
 import { RestartIntensity } from './intensity.js';
-import { priorityGroups } from './ordering.js';
+import { priorityGroups, stopOrder } from './ordering.js';
 import { diffServers } from './reload.js';
 import type {
   ComponentState,
@@ -93,7 +94,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private async restartAllInOrder(): Promise<void> {
     this.logger.info('operator: restarting every component in order');
     const all = this.list();
-    for (const group of priorityGroups(all).reverse()) {
+    for (const group of stopOrder(all)) {
       for (const component of group.members) component.stopForRestart();
       await this.waitFor(() => this.shuttingDown() || group.members.every((c) => c.settled));
     }
@@ -260,15 +261,24 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private async stopAll(reason: string): Promise<void> {
     const { shutdownTimeout } = this.registry.config;
     this.logger.info({ reason, shutdownTimeout }, 'shutting down');
+    let killed = false;
+    let giveUpWaiting: () => void = () => {};
+    const abandoned = new Promise<void>((resolve) => {
+      giveUpWaiting = resolve;
+    });
+    let afterKill: NodeJS.Timeout | undefined;
     const deadline = setTimeout(() => {
       this.logger.warn(
         { shutdownTimeout },
         `shutdown took longer than ${shutdownTimeout}s: SIGKILL to every component`,
       );
+      killed = true;
       this.killAll();
+      // a process in uninterruptible sleep can outlive SIGKILL: we do not wait for it forever
+      afterKill = setTimeout(giveUpWaiting, AFTER_KILL_GRACE_MS);
     }, shutdownTimeout * 1000);
     try {
-      for (const group of priorityGroups(this.list()).reverse()) {
+      for (const group of stopOrder(this.list())) {
         const running = group.members.filter((c) => !c.settled);
         if (running.length === 0) continue;
         this.logger.info(
@@ -276,10 +286,20 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
           'stopping priority group',
         );
         for (const component of running) component.stop();
-        await this.waitFor(() => running.every((c) => c.settled));
+        await Promise.race([this.waitFor(() => running.every((c) => c.settled)), abandoned]);
+        if (killed && !running.every((c) => c.settled)) break;
       }
     } finally {
       clearTimeout(deadline);
+      clearTimeout(afterKill);
+    }
+    const left = this.list().filter((c) => !c.settled);
+    if (left.length > 0) {
+      this.logger.error(
+        { components: left.map((c) => ({ id: c.id, pid: c.status().pid, state: c.state })) },
+        `still not gone ${AFTER_KILL_GRACE_MS / 1000}s after SIGKILL (uninterruptible sleep?): leaving them`,
+      );
+      return;
     }
     this.logger.info('every component stopped');
   }
