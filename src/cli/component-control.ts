@@ -86,7 +86,12 @@ async function control(verb: Verb, argv: string[]): Promise<number> {
     if (id !== undefined && !before.some((c) => c.id === id)) throw await unknownComponent(client, id);
     const answer = await client.post(id === undefined ? '/api/v1/restart' : componentPath(id, verb));
     if (answer.status !== 200) throw await refusal(client, answer, id);
-    const targets = id === undefined ? before : before.filter((c) => c.id === id);
+    // a restart of everything leaves what an operator stopped as it is (design.md §3)
+    const targets =
+      id === undefined ? before.filter((c) => !c.stoppedByOperator) : before.filter((c) => c.id === id);
+    if (id === undefined)
+      for (const c of before)
+        if (c.stoppedByOperator) process.stdout.write(`${c.id}: stopped by an operator, left as it is\n`);
     if (values['no-wait']) {
       for (const c of targets) process.stdout.write(`${c.id}: ${verb} requested\n`);
       return controlExit.ok;

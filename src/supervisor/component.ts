@@ -96,7 +96,9 @@ export class Component {
   replaceSpec(spec: ServerSpec): void {
     this.updateSpec(spec);
     if (this.state === 'fatal') this.start();
-    else if (this.state !== 'stopped') this.restart();
+    // waiting out its backoff: the next start uses the new spec; starting now would skip the
+    // backoff and the restart intensity
+    else if (this.state !== 'stopped' && this.state !== 'backoff') this.restart();
   }
 
   start(byOperator = false): void {

@@ -9,7 +9,7 @@ import type { Registry, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
 import { AFTER_KILL_GRACE_MS } from './deadline.js';
 import { RestartIntensity } from './intensity.js';
-import { priorityGroups, stopOrder } from './ordering.js';
+import { stopOrder } from './ordering.js';
 import { diffServers } from './reload.js';
 import type {
   ComponentState,
@@ -47,6 +47,12 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   /** re-evaluated on every state change: how start ordering and shutdown wait */
   private readonly waiters = new Set<() => void>();
   private shutdownPromise: Promise<void> | undefined;
+  /** components queued for their turn in the ordered start (see orderedStart) */
+  private readonly waitingForTurn = new Set<Component>();
+  /** the ordered start under way, if any */
+  private sequence: Promise<void> | undefined;
+  /** > 0 while a restart of everything is stopping components: no group starts meanwhile */
+  private startsHeld = 0;
   /** tini mode after a forwarded TERM/INT: whatever exits now stays down */
   private restartsDisabled = false;
   private resolveOutcome!: (outcome: Outcome) => void;
@@ -83,7 +89,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       { components: this.registry.servers.length, registry: this.registry.file || undefined },
       'supervisor starting',
     );
-    await this.startInOrder(this.list());
+    await this.orderedStart(this.list());
     if (this.currentPhase === 'starting') {
       this.currentPhase = 'running';
       this.logger.info('all priority groups started');
@@ -93,12 +99,23 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   /** Everything down in shutdown order, then up again in start order (like a stop and a start). */
   private async restartAllInOrder(): Promise<void> {
     this.logger.info('operator: restarting every component in order');
-    const all = this.list();
-    for (const group of stopOrder(all)) {
-      for (const component of group.members) component.stopForRestart();
-      await this.waitFor(() => this.shuttingDown() || group.members.every((c) => c.settled));
+    // no group starts while we stop: an ordered start under way (start-up, a reload) resumes after
+    this.startsHeld += 1;
+    this.notifyWaiters();
+    // what an operator stopped stays out of it, until an explicit start
+    const all = this.list().filter((c) => !c.lifecycle.stoppedByOperator);
+    for (const component of all) this.waitingForTurn.delete(component);
+    try {
+      for (const group of stopOrder(all)) {
+        for (const component of group.members) component.stopForRestart();
+        await this.waitFor(() => this.shuttingDown() || group.members.every((c) => c.settled));
+      }
+    } finally {
+      this.startsHeld -= 1;
+      this.notifyWaiters();
     }
-    if (!this.shuttingDown()) await this.startInOrder(all);
+    // what a reload removed meanwhile stays gone; what it added is already waiting for its turn
+    if (!this.shuttingDown()) await this.orderedStart(all.filter((c) => this.isCurrent(c)));
   }
 
   private shuttingDown(): boolean {
@@ -107,25 +124,56 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     );
   }
 
-  /** Starts `components` group by group, each group once the previous one is ready. */
-  private async startInOrder(components: Component[]): Promise<void> {
-    const stillStarting = () => this.currentPhase === 'starting' || this.currentPhase === 'running';
-    for (const group of priorityGroups(components)) {
-      if (!stillStarting()) return;
-      this.logger.info(
-        { priority: group.priority, components: group.members.map((c) => c.id) },
-        'starting priority group',
-      );
-      for (const component of group.members) component.start();
+  /** true while `component` is the one registered under its id (not removed or replaced by a reload) */
+  private isCurrent(component: Component): boolean {
+    return this.byId.get(component.id) === component;
+  }
+
+  /**
+   * Queues `components` for their turn and runs the one ordered start (start-up, restart of
+   * everything and reloads all share it, so their orders cannot cross). Resolves when nothing is
+   * left waiting for its turn.
+   */
+  private orderedStart(components: Component[]): Promise<void> {
+    for (const component of components) this.waitingForTurn.add(component);
+    this.sequence ??= this.startInTurn().finally(() => {
+      this.sequence = undefined;
+    });
+    return this.sequence;
+  }
+
+  /**
+   * The lowest priority waiting starts, then the next group once that one is ready, and so on.
+   * Decided at each group's turn, not in advance: what a reload removed, an operator stopped or
+   * a restart of everything took back by then is left out.
+   */
+  private async startInTurn(): Promise<void> {
+    for (;;) {
+      await this.waitFor(() => this.shuttingDown() || this.startsHeld === 0);
+      if (this.shuttingDown()) {
+        this.waitingForTurn.clear();
+        return;
+      }
+      const waiting = [...this.waitingForTurn];
+      if (waiting.length === 0) return;
+      const priority = Math.min(...waiting.map((c) => c.spec.startPriority));
+      const group = waiting.filter((c) => c.spec.startPriority === priority);
+      for (const component of group) this.waitingForTurn.delete(component);
+      const members = group.filter((c) => this.isCurrent(c) && !c.lifecycle.stoppedByOperator);
+      if (members.length === 0) continue;
+      this.logger.info({ priority, components: members.map((c) => c.id) }, 'starting priority group');
+      for (const component of members) component.start();
       // The next group waits for this one to be ready; one that cannot come up (fatal, or
-      // exited for good) does not hold the rest back forever.
-      await this.waitFor(() => !stillStarting() || group.members.every((c) => c.status().ready || c.settled));
-      const notReady = group.members.filter((c) => !c.status().ready).map((c) => c.id);
-      if (notReady.length > 0 && stillStarting())
-        this.logger.warn(
-          { priority: group.priority, components: notReady },
-          'priority group not fully ready: going on',
-        );
+      // exited for good), or that was removed or stopped meanwhile, does not hold the rest back.
+      await this.waitFor(
+        () =>
+          this.shuttingDown() ||
+          this.startsHeld > 0 ||
+          members.every((c) => c.status().ready || c.settled || !this.isCurrent(c)),
+      );
+      const notReady = members.filter((c) => this.isCurrent(c) && !c.status().ready).map((c) => c.id);
+      if (notReady.length > 0 && !this.shuttingDown() && this.startsHeld === 0)
+        this.logger.warn({ priority, components: notReady }, 'priority group not fully ready: going on');
     }
   }
 
@@ -235,7 +283,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
         if (this.byId.get(component.id) === component) this.byId.delete(component.id);
       this.notifyWaiters();
     });
-    void this.startInOrder(added);
+    for (const component of removed) this.waitingForTurn.delete(component);
+    // added servers wait for their turn like everything else (after start-up: in their own order)
+    void this.orderedStart(added);
 
     const summary: ReloadChanges = {
       added: diff.added.map((s) => s.id),
