@@ -34,6 +34,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 're-read the registry in the running supervisor (as SIGHUP) and apply the difference',
     load: async () => (await import('./reload.js')).reloadCommand,
   },
+  convert: {
+    summary: 'print a registry equivalent to a supervisord.conf, a Procfile or a process-compose.yaml',
+    load: async () => (await import('./convert.js')).convertCommand,
+  },
   probe: {
     summary: 'exit 0 if the livez or readyz endpoint answers 200 (for a Docker HEALTHCHECK)',
     load: async () => (await import('./probe.js')).probeCommand,
