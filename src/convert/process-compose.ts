@@ -5,7 +5,7 @@
 // stop settings. What has no equivalent becomes a note (an XML comment).
 
 import { constants } from 'node:os';
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { composeParts, isLiteral, type Part, registryText } from './compose-variables.js';
 import {
   type Amount,
@@ -35,15 +35,25 @@ class Source {
     if (error) {
       throw new ConvertError(
         file,
-        error.linePos?.[0]?.line,
+        this.lines.linePos(error.pos[0]).line,
         `not valid YAML: ${error.message.split('\n')[0]}`,
       );
     }
   }
 
+  /** the line of the setting at `path` (of its name, in a mapping), or of the nearest one above it */
   line(path: Path): number | undefined {
     for (let depth = path.length; depth > 0; depth--) {
-      const node = this.document.getIn(path.slice(0, depth), true) as Node | undefined;
+      const parent =
+        depth === 1 ? this.document.contents : this.document.getIn(path.slice(0, depth - 1), true);
+      const last = path[depth - 1];
+      const node = isMap(parent)
+        ? (parent.items.find((pair) => isScalar(pair.key) && pair.key.value === last)?.key as
+            | Node
+            | undefined)
+        : isSeq(parent) && typeof last === 'number'
+          ? (parent.items[last] as Node | undefined)
+          : undefined;
       if (node?.range) return this.lines.linePos(node.range[0]).line;
     }
     return undefined;
@@ -538,8 +548,7 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
   const servers: ConvertedServer[] = [];
   const ids: string[] = [];
   for (const process of processes.values()) {
-    const priority = level.get(process.name) ?? 1;
-    process.server.startPriority = priority;
+    process.server.startPriority = level.get(process.name) ?? 1;
     for (const dep of process.dependsOn) {
       const target = processes.get(dep.name);
       if (!target) continue;
@@ -552,6 +561,8 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
         );
       }
     }
+  }
+  for (const process of processes.values()) {
     const width = String(process.replicas - 1).length;
     for (let replica = 0; replica < process.replicas; replica++) {
       const server: ConvertedServer = structuredClone(process.server);
@@ -565,6 +576,12 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
       ids.push(id);
     }
   }
+  if (servers.every((server) => server.leftOut !== undefined))
+    throw new ConvertError(
+      file,
+      source.line(['processes']),
+      'every process is disabled: a registry starts every server, so nothing would be left to start',
+    );
   uniqueIds(servers, ids);
   return { source: file, format: 'process-compose', notes, servers };
 }

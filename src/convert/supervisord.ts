@@ -482,6 +482,12 @@ export function convertSupervisord(text: string, file: string): ConvertedRegistr
   }
   if (servers.length === 0)
     throw new ConvertError(file, undefined, 'no [program:x] section: nothing to convert');
+  if (servers.every((server) => server.leftOut !== undefined))
+    throw new ConvertError(
+      file,
+      undefined,
+      'every program has autostart=false: a registry starts every server, so nothing would be left to start',
+    );
   if (servers.some((server) => server.leftOut === undefined))
     notes.push(
       'supervisord starts programs in priority order without waiting for them; here each priority group starts once the one before is ready (its startDelay, from startsecs, elapsed)',
