@@ -81,7 +81,8 @@ export class ConvertError extends Error {
 
 /** registry text for a literal string: `${` would be read as a variable reference */
 export function literal(text: string): string {
-  return text.replaceAll('${', '$${');
+  // a function, because in a replacement string '$$' means one '$'
+  return text.replaceAll('${', () => '$${');
 }
 
 /**

@@ -184,6 +184,70 @@ describe('convert process-compose.yaml', () => {
   });
 });
 
+describe('convert: values survive XML and the registry variable syntax', () => {
+  test('<, &, quotes and a literal ${ in a command reach the program unchanged', async () => {
+    const dir = makeTempDir('s7sup-convert-');
+    const procfile = join(dir, 'Procfile');
+    writeFileSync(procfile, `web: ./server --title "<b>Tom & Jerry's</b>" --tpl '\${NAME}' --sep='-->'\n`);
+    const { xml, plan } = await convertAndCheck(procfile);
+    assert.match(xml, /<argument>&lt;b&gt;Tom &amp; Jerry's&lt;\/b&gt;<\/argument>/);
+    assert.match(xml, /<argument>\$\$\{NAME\}<\/argument>/);
+    // check shell-quotes the arguments it shows: these are the program's arguments as it gets them
+    assert.match(
+      plan,
+      /command +.*\/server --title '<b>Tom & Jerry'\\''s<\/b>' --tpl '\$\{NAME\}' '--sep=-->'\n/,
+    );
+  });
+
+  test('process-compose variables: $$ is a $, $X and {X} references come from the environment at start-up, unset is empty', async () => {
+    const dir = makeTempDir('s7sup-convert-');
+    const file = join(dir, 'process-compose.yaml');
+    writeFileSync(
+      file,
+      [
+        'processes:',
+        '  web:',
+        `    command: "./server --port \${PORT:-8080} --host $HOST_IP"`,
+        '    environment:',
+        '      - "GREETING=cost $$5"',
+        `      - "HOME_DIR=\${HOME}/app"`,
+        '',
+      ].join('\n'),
+    );
+    const { xml, plan } = await convertAndCheck(file, { HOST_IP: '10.1.2.3' });
+    assert.match(xml, /<argument>\.\/server --port \$\{PORT:-8080\} --host \$\{HOST_IP:-\}<\/argument>/);
+    assert.match(xml, /<variable name="GREETING">cost \$5<\/variable>/);
+    assert.match(xml, /<variable name="HOME_DIR">\$\{HOME:-\}\/app<\/variable>/);
+    assert.match(plan, /command +\/bin\/sh -c '\.\/server --port 8080 --host 10\.1\.2\.3'\n/);
+
+    writeFileSync(file, `processes:\n  web:\n    command: "./server \${PORT:?required}"\n`);
+    const refused = await cli(['convert', file]);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /process-compose\.yaml:3: processes\.web\.command: "\$\{PORT:\?required\}" is not a form the registry has/,
+    );
+
+    writeFileSync(file, 'disable_env_expansion: true\nprocesses:\n  web:\n    command: "./server $HOME"\n');
+    const literal = await cli(['convert', file]);
+    assert.equal(literal.code, 0, literal.stderr);
+    assert.match(literal.stdout, /<argument>\.\/server \$HOME<\/argument>/);
+  });
+
+  test('a character XML cannot hold is refused with the file named', async () => {
+    const dir = makeTempDir('s7sup-convert-');
+    const procfile = join(dir, 'Procfile');
+    writeFileSync(procfile, 'web: ./server --bell \u0007\n');
+    const { code, stderrLines } = await cli(['convert', procfile]);
+    assert.equal(code, 2);
+    assert.equal(stderrLines.length, 1);
+    assert.match(
+      stderrLines[0] ?? '',
+      /Procfile: .* holds the character U\+0007, which an XML file cannot hold/,
+    );
+  });
+});
+
 describe('convert: files it cannot convert', () => {
   const dir = makeTempDir('s7sup-convert-bad-');
   const write = (name: string, text: string) => {
