@@ -270,7 +270,6 @@ function outputSettings(
 }
 
 interface Context {
-  file: string;
   /** ENV_X from [supervisord] environment=, beneath the supervisor's own environment */
   supervisordEnv: Map<string, Piece[]>;
   /** program name to the [group:x] it belongs to */
@@ -439,7 +438,7 @@ function supervisordSection(section: Section, notes: string[]): Map<string, Piec
 export function convertSupervisord(text: string, file: string): ConvertedRegistry {
   const notes: string[] = [];
   const sections = loadSections(text, file, notes);
-  const context: Context = { file, supervisordEnv: new Map(), groups: new Map() };
+  const context: Context = { supervisordEnv: new Map(), groups: new Map() };
   for (const section of sections) {
     const [kind, name = ''] = section.name.split(':', 2).map((part) => part.trim());
     if (kind === 'group')

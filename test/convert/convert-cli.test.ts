@@ -109,6 +109,26 @@ describe('convert supervisord.conf', () => {
     assert.match(checked.stdout, /command +node admin\.js --port 9000 --host=127\.0\.0\.1\n/);
   });
 
+  test("%(ENV_X)s is the program's own variable when it sets one, else the supervisor's environment at start-up", async () => {
+    const dir = makeTempDir('s7sup-convert-');
+    const conf = join(dir, 'app.conf');
+    writeFileSync(
+      conf,
+      [
+        '[supervisord]',
+        'environment=REGION="eu-west"',
+        '[program:app]',
+        'command=app --mode %(ENV_MODE)s --region %(ENV_REGION)s --home %(ENV_HOME)s --name %(program_name)s-%(process_num)d',
+        'environment=MODE="fast"',
+        '',
+      ].join('\n'),
+    );
+    const { xml, plan } = await convertAndCheck(conf, { HOME: '/home/app' });
+    assert.match(plan, /command +app --mode fast --region eu-west --home \/home\/app --name app-0\n/);
+    assert.match(xml, /<argument>\$\{HOME\}<\/argument>/);
+    assert.match(xml, /<variable name="REGION">eu-west<\/variable>/);
+  });
+
   test('[include]d files are read; one that is not here is a comment', async () => {
     const dir = makeTempDir('s7sup-convert-');
     writeFileSync(
