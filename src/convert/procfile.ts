@@ -59,7 +59,7 @@ export function convertProcfile(text: string, file: string): ConvertedRegistry {
       'no process types: expected lines such as "web: bundle exec puma"',
     );
   notes.push(
-    'Procfile: every process type starts at once (one priority group) and is restarted whenever it exits, as Heroku restarts a crashed dyno',
+    'Procfile: every process type starts at once (one priority group) and is restarted whenever it exits, as Heroku restarts a crashed dyno (foreman would stop them all instead)',
   );
   uniqueIds(servers, names);
   return { source: file, format: 'procfile', notes, servers };
