@@ -6,10 +6,18 @@ import { chmodSync, cpSync, existsSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
-import { killAllStarted, type RunningCli, runCli } from '../helpers/processes.js';
+import { killAllStarted, killGroup, type RunningCli, runCli } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
-afterEach(() => killAllStarted());
+/** the record files of this file's tests: whatever they list is killed after each test */
+const records: string[] = [];
+
+afterEach(() => {
+  killAllStarted();
+  // a program whose start the supervisor had not logged yet when a test failed is not known to
+  // killAllStarted: its process group (it leads one) is killed by the pid it recorded
+  for (const record of records.splice(0)) for (const start of starts(record)) killGroup(start.pid);
+});
 
 interface Start {
   name: string;
@@ -17,6 +25,7 @@ interface Start {
   port: string;
   greeting: string;
   args: string;
+  pid: number;
 }
 
 /** a copy of fixtures/run (tests write beside it), with `file` converted into registry.xml */
@@ -28,7 +37,9 @@ async function prepare(file: string): Promise<{ dir: string; registry: string; r
   assert.equal(await converted.exited, 0, converted.stderr.join('\n'));
   const registry = join(dir, 'registry.xml');
   writeFileSync(registry, `${converted.stdout.join('\n')}\n`);
-  return { dir, registry, record: join(dir, 'starts.tsv') };
+  const record = join(dir, 'starts.tsv');
+  records.push(record);
+  return { dir, registry, record };
 }
 
 function starts(record: string): Start[] {
@@ -37,8 +48,8 @@ function starts(record: string): Start[] {
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [name = '', ms = '', port = '', greeting = '', args = ''] = line.split('\t');
-      return { name, ms: Number(ms), port, greeting, args };
+      const [name = '', ms = '', port = '', greeting = '', args = '', pid = ''] = line.split('\t');
+      return { name, ms: Number(ms), port, greeting, args, pid: Number(pid) };
     });
 }
 
