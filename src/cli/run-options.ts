@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { RestartPolicy } from '../registry/model.js';
 import { UsageError } from './errors.js';
+import { parseErrorLine } from './options.js';
 
 export const runHelp = `usage: s7supervisor run [options]
        s7supervisor run [options] -- CMD [ARG...]     (tini mode: supervise one command)
@@ -54,7 +55,7 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv): RunOpti
   try {
     ({ values, positionals } = parse(own));
   } catch (error) {
-    throw new UsageError(`run: ${error instanceof Error ? error.message : String(error)}\n\n${runHelp}`);
+    throw new UsageError(`run: ${parseErrorLine('run', error, runOptionsConfig)}`);
   }
   if (positionals.length > 0)
     throw new UsageError(
@@ -96,24 +97,21 @@ export function parseRunOptions(argv: string[], env: NodeJS.ProcessEnv): RunOpti
   };
 }
 
+const runOptionsConfig = {
+  registry: { type: 'string' },
+  home: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  socket: { type: 'string' },
+  'log-level': { type: 'string' },
+  subreaper: { type: 'boolean' },
+  restart: { type: 'string' },
+  output: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(args: string[]) {
-  return parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      registry: { type: 'string' },
-      home: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      socket: { type: 'string' },
-      'log-level': { type: 'string' },
-      subreaper: { type: 'boolean' },
-      restart: { type: 'string' },
-      output: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args, allowPositionals: true, strict: true, options: runOptionsConfig });
 }
 
 function parsePort(value: string | undefined, source: string): number | undefined {

@@ -315,7 +315,7 @@ describe('mistakes', () => {
     ]) {
       const { code, stderr } = await cli([...args, '--socket', '/nonexistent.sock']);
       assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
-      assert.match(stderr, /^s7supervisor: /);
+      assert.match(stderr, new RegExp(`^s7supervisor ${args[0]}: `));
       assert.doesNotMatch(stderr, stackTrace);
     }
     const main = await cli(['--help']);
