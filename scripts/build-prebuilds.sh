@@ -18,14 +18,23 @@
 #   musl:  <triple>-linux-musl-gcc  (musl-dev, musl-dev:arm64: Debian's musl-gcc wrappers)
 # and stripped with <triple>-linux-gnu-strip.
 #
-#   usage: scripts/build-prebuilds.sh [TARGET...]     TARGET: x64-glibc x64-musl arm64-glibc arm64-musl
-#                                                     (default: all four; others are left in place)
+#   usage: scripts/build-prebuilds.sh [TARGET...]     TARGET: x64-glibc x64-musl arm64-glibc arm64-musl,
+#                                                     or host (this machine's arch, glibc and musl);
+#                                                     default: all four. Others are left in place.
 # Run it before `npm pack` / `npm publish` (the package's `prepack` refuses stale or missing ones).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-targets=("$@")
+targets=()
+for arg in "$@"; do
+  if [[ $arg == host ]]; then
+    host_arch=$(node -p process.arch)
+    targets+=("$host_arch-glibc" "$host_arch-musl")
+  else
+    targets+=("$arg")
+  fi
+done
 ((${#targets[@]})) || targets=(x64-glibc x64-musl arm64-glibc arm64-musl)
 
 triple() {
@@ -80,18 +89,22 @@ for target in "${targets[@]}"; do
     }
   done
   echo "build-prebuilds: $target with $cc"
-  rm -f "prebuilds/linux-$arch/s7supervisor_native.napi.$libc.node"
+  file=linux-$arch/s7supervisor_native.napi.$libc.node
+  rm -rf "$work/out"
   # A C-only addon: CC compiles and links (gyp links with CXX unless LINK is set). node-gyp's
   # chatter goes to a log, shown only when the build fails.
   if ! CC=$cc CXX=$cc LINK=$cc \
-    node "$prebuildify" "$work" --out "$repo" --napi --strip --strip-bin "$strip_bin" \
+    node "$prebuildify" "$work" --out "$work/out" --napi --strip --strip-bin "$strip_bin" \
     --node-gyp "$node_gyp" --target "$node_version" --arch "$arch" --libc "$libc" --tag-libc \
     --name s7supervisor_native.napi --cache "$work/.devdir" >"$work/build.log" 2>&1; then
     cat "$work/build.log" >&2
     echo "build-prebuilds: $target failed" >&2
     exit 1
   fi
-  test -f "prebuilds/linux-$arch/s7supervisor_native.napi.$libc.node"
+  # into place by a rename, so a test loading the old file never finds it half-written
+  mkdir -p "prebuilds/linux-$arch"
+  cp "$work/out/prebuilds/$file" "prebuilds/$file.tmp$$"
+  mv -f "prebuilds/$file.tmp$$" "prebuilds/$file"
 done
 
 node scripts/check-prebuilds.mjs --record "${targets[@]}"

@@ -59,7 +59,37 @@ test('Dockerfile: multi-stage on node:24-bookworm-slim, s7supervisor run as PID 
   const exposed = (last(steps, 'EXPOSE') ?? '').split(/\s+/).map(Number);
   assert.ok(exposed.includes(demoRegistryTimes().tcpport), 'the supervisor port is exposed');
   assert.match(all, /npm ci/);
-  assert.match(all, /npm prune --omit=dev/);
+  assert.match(all, /npm ci --omit=dev/, 'production dependencies only');
+});
+
+test('Dockerfile: the runtime stage holds a ready /opt/s7supervisor, s7supervisor on PATH, no compiler', () => {
+  const steps = dockerfile('Dockerfile');
+  const runtimeAt = steps.findLastIndex((i) => i.keyword === 'FROM');
+  const runtime = steps.slice(runtimeAt);
+  assert.ok(
+    runtime.some(
+      (i) =>
+        i.keyword === 'COPY' && /^--from=build \/opt\/s7supervisor\/? \/opt\/s7supervisor\/?$/.test(i.args),
+    ),
+    'COPY --from=build /opt/s7supervisor /opt/s7supervisor',
+  );
+  assert.match(
+    runtime
+      .filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' '),
+    /PATH=\/opt\/s7supervisor\/bin:\$PATH/,
+  );
+  const runtimeText = runtime.map((i) => `${i.keyword} ${i.args}`).join('\n');
+  assert.doesNotMatch(runtimeText, /apt-get|build\/Release/, 'nothing is installed or compiled at run time');
+  // the build stage makes the package and proves it loads its prebuilt addon
+  const build = steps
+    .slice(0, runtimeAt)
+    .map((i) => `${i.keyword} ${i.args}`)
+    .join('\n');
+  assert.match(build, /build-prebuilds\.sh host/);
+  assert.match(build, /npm pack/);
+  assert.match(build, /ln -s \.\.\/dist\/src\/cli\/main\.js bin\/s7supervisor/);
 });
 
 test('docker-compose.yml: the supervisor with health check, ports and a long enough stop grace period', () => {
