@@ -55,6 +55,17 @@ export function run(
   });
 }
 
+/**
+ * Held (flock) while the project's image is built: container test files running side by side build
+ * it one after the other, and the second finds podman's layer cache filled by the first.
+ */
+export const IMAGE_BUILD_LOCK = '/run/s7supervisor-image-build.lock';
+
+/** `command args` as a command line that first takes IMAGE_BUILD_LOCK (waiting for it) */
+export function underBuildLock(command: string, args: string[]): [string, string[]] {
+  return ['flock', [IMAGE_BUILD_LOCK, command, ...args]];
+}
+
 /** the outcome if the command exited 0, else an error with its command line and the tail of its output */
 export async function runOk(
   command: string,

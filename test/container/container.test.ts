@@ -25,6 +25,7 @@ import {
   run,
   runOk,
   testCompose,
+  underBuildLock,
 } from './compose.js';
 
 const COMPONENTS = ['is', 'svg', 'ps'];
@@ -84,16 +85,13 @@ async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-function compose(args: string[], timeout: number): Promise<Outcome> {
+function compose(args: string[], timeout: number, options: { buildLock?: boolean } = {}): Promise<Outcome> {
   assert.ok(stack.file && stack.env, 'the stack was not set up');
-  return runOk(
-    'docker-compose',
-    ['--project-directory', repoRoot, '-p', PROJECT, '-f', stack.file, ...args],
-    {
-      timeout,
-      env: stack.env,
-    },
-  );
+  const line = ['--project-directory', repoRoot, '-p', PROJECT, '-f', stack.file, ...args];
+  const [command, commandArgs] = options.buildLock
+    ? underBuildLock('docker-compose', line)
+    : ['docker-compose', line];
+  return runOk(command, commandArgs, { timeout, env: stack.env });
 }
 
 function podman(args: string[], timeout = MINUTE): Promise<Outcome> {
@@ -174,8 +172,9 @@ describe('container: the image and docker-compose.yml under podman', { skip }, (
         stringify(testCompose(shipped, { supervisor: { DEMO_SVG_ORPHANS: String(ORPHANS) } })),
       );
 
-      // podman keeps the layers: only what changed since the last run is built again
-      await timed('build', () => compose(['build'], 20 * MINUTE));
+      // podman keeps the layers: only what changed since the last run is built again (and the
+      // packaging test, which builds the same Dockerfile, waits for this build or this one for it)
+      await timed('build', () => compose(['build'], 20 * MINUTE, { buildLock: true }));
       await timed('up', () => compose(['up', '-d'], 5 * MINUTE));
       stack.supervisor = (await compose(['ps', '-q', 'supervisor'], MINUTE)).stdout.trim();
       stack.prometheus = (await compose(['ps', '-q', 'prometheus'], MINUTE)).stdout.trim();
