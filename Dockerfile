@@ -31,7 +31,6 @@ COPY scripts/build-prebuilds.sh scripts/check-prebuilds.mjs scripts/
 RUN bash scripts/build-prebuilds.sh host
 COPY tsconfig.json README.md ./
 COPY src/ src/
-COPY examples/ examples/
 RUN npm run build
 # The package as `npm pack` makes it (the `files` of package.json), unpacked into /opt/s7supervisor,
 # with the production dependencies of the lockfile. Then a smoke test: `run` loads the addon (from
@@ -55,7 +54,7 @@ ENV NODE_ENV=production \
     DEMO_HOST=0.0.0.0
 COPY --from=build /opt/s7supervisor/ /opt/s7supervisor/
 WORKDIR /app
-COPY --from=build /src/examples/image-serving/ examples/image-serving/
+COPY examples/image-serving/ examples/image-serving/
 # temp/ (control socket) and logs/ (the demo registry's <log>) writable by the unprivileged user.
 RUN mkdir -p examples/image-serving/temp examples/image-serving/logs \
  && chown node:node examples/image-serving/temp examples/image-serving/logs
