@@ -77,8 +77,8 @@ export function loadNative(): NativeAddon {
   } catch (error) {
     throw new NativeAddonError(
       `the native addon is not built and no prebuilt one matches this machine (${firstLine(error)}): ` +
-        `build it with 'npm rebuild --build-from-source s7supervisor' where it is installed ` +
-        `(in a checkout: 'npm run build:native'); it needs python3, make and a C compiler`,
+        `build it with 'npm rebuild s7supervisor' where it is installed ` +
+        `(in a checkout: 'npm run build:native'); that needs python3, make and a C compiler`,
     );
   }
   let raw: RawAddon;
@@ -87,7 +87,7 @@ export function loadNative(): NativeAddon {
   } catch (error) {
     throw new NativeAddonError(
       `the native addon ${path} does not load (${firstLine(error)}): ` +
-        `rebuild it with 'npm rebuild --build-from-source s7supervisor' where it is installed`,
+        `rebuild it with 'npm rebuild s7supervisor' where it is installed (in a checkout: 'npm run build:native')`,
     );
   }
   loaded = wrap(raw);

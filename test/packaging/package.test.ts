@@ -108,13 +108,22 @@ const qemuSkip = (() => {
 /** `npm install` of the tarball into a fresh prefix; returns the installed package's folder */
 async function install(
   name: string,
-  env: NodeJS.ProcessEnv = {},
+  options: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
 ): Promise<{ root: string; outcome: Outcome }> {
   const prefix = join(work, name);
   const outcome = await runOk(
     'npm',
-    ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-update-notifier', tarball],
-    { timeout: 10 * MINUTE, env },
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--no-audit',
+      '--no-fund',
+      '--no-update-notifier',
+      ...(options.args ?? []),
+      tarball,
+    ],
+    { timeout: 10 * MINUTE, env: options.env },
   );
   return { root: join(prefix, 'node_modules/s7supervisor'), outcome };
 }
@@ -244,12 +253,26 @@ describe('the npm package', () => {
     });
   }
 
-  test('node-gyp-build picks the prebuild of each machine (arch, libc) from the package', async () => {
-    const { root } = await install('resolve');
+  test('installed with --ignore-scripts (as npm may come to install dependencies): node-gyp-build picks the prebuild of each machine, run works', async () => {
+    const { root } = await install('no-scripts', { args: ['--ignore-scripts'] });
     for (const target of TARGETS) {
       const picked = await resolvedAddon(root, { npm_config_arch: target.arch, LIBC: target.libc });
       assert.equal(picked, join(root, prebuildOf(target)), `linux-${target.arch} ${target.libc}`);
     }
+    // the prebuilds need no install script at all: only the source-build fallback does
+    const bin = join(root, 'dist/src/cli/main.js');
+    const outcome = await run(bin, ['run', '--port', '0', '--', 'sh', '-c', 'exit 3'], { timeout: MINUTE });
+    assert.equal(outcome.code, 3, `${outcome.stdout}${outcome.stderr}`);
+
+    // with no prebuild for this machine and no build: exit 2 and one line that says what to do
+    rmSync(join(root, 'prebuilds/linux-x64'), { recursive: true });
+    const missing = await run(bin, ['run', '--port', '0', '--', 'true'], { timeout: MINUTE });
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stdout, '');
+    assert.match(
+      missing.stderr,
+      /^s7supervisor: the native addon is not built and no prebuilt one matches this machine \(No native build was found for platform=linux arch=x64 [^\n]*libc=glibc[^\n]*\): build it with 'npm rebuild s7supervisor' where it is installed [^\n]*\n$/,
+    );
   });
 
   test('installed from the tarball here (linux-x64 glibc, real): the prebuild is loaded, nothing compiled; run exits with its child’s code', async () => {
@@ -269,7 +292,7 @@ describe('the npm package', () => {
   });
 
   test('the fallback: with --build-from-source the install builds the addon from the shipped sources', async () => {
-    const { root } = await install('from-source', { npm_config_build_from_source: 'true' });
+    const { root } = await install('from-source', { env: { npm_config_build_from_source: 'true' } });
     assert.ok(
       existsSync(join(root, 'build/Release/s7supervisor_native.node')),
       'build/Release holds the addon',
