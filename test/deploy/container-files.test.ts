@@ -133,3 +133,34 @@ test('docker-compose config accepts the file (when docker-compose is installed)'
   const run = runTool('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q']);
   assert.equal(run.status, 0, run.output);
 });
+
+test('docs/packaging.md: its recipe is what examples/nginx/Dockerfile runs (the container test builds that)', () => {
+  const instructions = (text: string) =>
+    text
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .map((line) => line.trim().replace(/\s+/g, ' '))
+      .filter((line) => line && !line.startsWith('#') && !line.startsWith('FROM '));
+  const docs = readFileSync(repoFile('docs/packaging.md'), 'utf8');
+  const block = /```dockerfile\n([\s\S]*?)```/.exec(docs)?.[1];
+  assert.ok(block, 'docs/packaging.md has a dockerfile block');
+  const example = readFileSync(repoFile('examples/nginx/Dockerfile'), 'utf8');
+  const recipe = /# ---- the recipe[^\n]*\n([\s\S]*?)# ---- end of the recipe/.exec(example)?.[1];
+  assert.ok(recipe, 'examples/nginx/Dockerfile marks its recipe');
+  assert.deepEqual(instructions(block), instructions(recipe));
+  assert.match(block, /^FROM s7supervisor:local AS s7supervisor$/m);
+  assert.match(example, /^FROM \$\{S7SUPERVISOR_IMAGE\} AS s7supervisor$/m);
+  assert.match(example, /^ARG S7SUPERVISOR_IMAGE=s7supervisor:local$/m);
+});
+
+test('examples/nginx: its registry passes s7supervisor check', () => {
+  const run = runTool(process.execPath, [
+    repoFile('dist/src/cli/main.js'),
+    'check',
+    '--registry',
+    repoFile('examples/nginx/conf/SupervisorRegistry.xml'),
+    '--home',
+    '/srv',
+  ]);
+  assert.equal(run.status, 0, run.output);
+});
