@@ -4,48 +4,59 @@
 #   docker run --rm -p 9910:9910 s7supervisor:local
 #
 # No --init and no tini: s7supervisor is the init. It reaps orphans as PID 1 (native addon).
+#
+# /opt/s7supervisor is the npm package as npm would install it (package.json, dist/src, the
+# prebuilt addon for this image's arch, glibc and musl) plus its production node_modules and
+# bin/s7supervisor: self-contained, so another image with Node can take it as it is
+# (COPY --from=s7supervisor:local /opt/s7supervisor /opt/s7supervisor; docs/packaging.md).
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# ---------------------------------------------------------------- build: TypeScript and the addon
+# ---------------------------------------------------------------- build: TypeScript, addon, package
 FROM ${NODE_IMAGE} AS build
+# python3 and make for node-gyp, gcc for the glibc addon, musl-dev (x86_64-linux-musl-gcc or
+# aarch64-linux-musl-gcc) for the musl one, so /opt/s7supervisor also runs on a musl image with Node.
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make g++ \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 make gcc libc6-dev musl-dev \
  && rm -rf /var/lib/apt/lists/*
 # node-gyp compiles against the headers that ship with this Node (/usr/local/include/node)
 # instead of downloading them: only the npm registry has to be reachable during the build.
 ENV npm_config_nodedir=/usr/local
 WORKDIR /src
-COPY package.json package-lock.json binding.gyp ./
+# --ignore-scripts: the addon is built by build-prebuilds.sh below, the TypeScript by `npm run build`
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY binding.gyp ./
 COPY native/ native/
-# npm runs `node-gyp rebuild` for a package with a binding.gyp; the second command makes sure of it
-# should the install scripts change.
-RUN npm ci --no-audit --no-fund \
- && { test -f build/Release/s7supervisor_native.node \
-      || node /usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js rebuild; }
-COPY tsconfig.json ./
+COPY scripts/build-prebuilds.sh scripts/check-prebuilds.mjs scripts/
+RUN bash scripts/build-prebuilds.sh host
+COPY tsconfig.json README.md ./
 COPY src/ src/
-COPY examples/ examples/
-RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund \
- && test -f build/Release/s7supervisor_native.node \
- && test -f dist/src/cli/main.js
+RUN npm run build
+# The package as `npm pack` makes it (the `files` of package.json), unpacked into /opt/s7supervisor,
+# with the production dependencies of the lockfile. Then a smoke test: `run` loads the addon (from
+# prebuilds/: nothing was compiled there) and exits with its child's code.
+RUN npm pack --ignore-scripts --silent \
+ && mkdir -p /opt/s7supervisor/bin \
+ && tar -xzf s7supervisor-*.tgz --strip-components=1 -C /opt/s7supervisor \
+ && cp package-lock.json /opt/s7supervisor/ \
+ && cd /opt/s7supervisor \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && chmod 755 dist/src/cli/main.js \
+ && ln -s ../dist/src/cli/main.js bin/s7supervisor \
+ && test ! -e build \
+ && { bin/s7supervisor run --port 0 -- sh -c 'exit 3'; test $? = 3; }
 
 # ---------------------------------------------------------------- runtime: only what runs
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
+    PATH=/opt/s7supervisor/bin:$PATH \
     S7SUPERVISOR_HOME=/app/examples/image-serving \
     DEMO_HOST=0.0.0.0
+COPY --from=build /opt/s7supervisor/ /opt/s7supervisor/
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules/ node_modules/
-COPY --from=build /src/dist/src/ dist/src/
-COPY --from=build /src/build/Release/s7supervisor_native.node build/Release/
-COPY --from=build /src/examples/image-serving/ examples/image-serving/
-# `s7supervisor` on PATH (what `npm install -g` would link); temp/ (control socket) and logs/
-# (the demo registry's <log>) writable by the unprivileged user.
-RUN chmod 755 dist/src/cli/main.js \
- && ln -s /app/dist/src/cli/main.js /usr/local/bin/s7supervisor \
- && mkdir -p examples/image-serving/temp examples/image-serving/logs \
+COPY examples/image-serving/ examples/image-serving/
+# temp/ (control socket) and logs/ (the demo registry's <log>) writable by the unprivileged user.
+RUN mkdir -p examples/image-serving/temp examples/image-serving/logs \
  && chown node:node examples/image-serving/temp examples/image-serving/logs
 # Unprivileged by default. A registry that switches users (<user>) needs the supervisor to run as
 # root: docker run --user root (Kubernetes: runAsUser: 0).

@@ -8,7 +8,11 @@
 #      docker-compose and the docker CLI.
 #
 #   usage: scripts/container-test-setup.sh          set up; prints the DOCKER_HOST to use
+#          scripts/container-test-setup.sh --no-api steps 1 and 2 only (tests that use podman alone)
 #          scripts/container-test-setup.sh --stop   stop the API service this script started
+#
+# Concurrent runs (two container test files of one `npm test`) wait for each other, so the base
+# image is built once.
 #
 # Environment: NODE_MAJOR (24), PODMAN_SOCKET (/run/podman/podman.sock),
 # NODE_BASE_IMAGE_SCRIPT (the base-image script; default ../shared/container/ beside the repository).
@@ -41,6 +45,9 @@ if [[ $(id -u) != 0 ]]; then
   exit 1
 fi
 
+exec 9>/run/s7supervisor-container-test-setup.lock
+flock 9
+
 # 1. packages
 bash "$repo/scripts/install-system-deps.sh" podman runc docker-compose debootstrap \
   golang-github-containernetworking-plugin-dnsname curl
@@ -71,12 +78,15 @@ if ! podman image exists "$tag"; then
   bash "$base_script" "$major"
 fi
 
+[[ ${1:-} == --no-api ]] && exit 0
+
 # 3. podman's Docker-compatible API
 answers() { curl -sf --max-time 2 --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; }
 if ! answers; then
   mkdir -p "$(dirname "$socket")"
   rm -f "$socket"
-  setsid podman system service --time=0 "unix://$socket" >"$(dirname "$socket")/s7supervisor-test-service.log" 2>&1 &
+  # 9>&-: the service must not hold the setup lock for as long as it runs
+  setsid podman system service --time=0 "unix://$socket" >"$(dirname "$socket")/s7supervisor-test-service.log" 2>&1 9>&- &
   echo $! >"$pidfile"
   for _ in $(seq 150); do
     answers && break

@@ -1,8 +1,9 @@
-// Typed access to the native addon (native/reaper.c, built by `npm ci` through binding.gyp).
-// Loaded on first use, so commands that never reap (check, status...) run without it.
-import { existsSync } from 'node:fs';
+// Typed access to the native addon (native/*.c, binding.gyp). node-gyp-build finds the binary: a
+// source build in build/Release (or build/Debug) first, else the prebuilt one in prebuilds/ that
+// matches this machine (linux-x64 or linux-arm64, glibc or musl; scripts/build-prebuilds.sh makes
+// them). Loaded on first use, so commands that never reap (check, status...) run without it.
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** one orphan that was reaped */
@@ -61,32 +62,38 @@ export class NativeAddonError extends Error {
   override name = 'NativeAddonError';
 }
 
-const addonName = 's7supervisor_native.node';
 // dist/src/process/native.js -> the repository (or installed package) root
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const candidates = [
-  join(packageRoot, 'build/Release', addonName),
-  join(packageRoot, 'build/Debug', addonName),
-];
+const requireCjs = createRequire(import.meta.url);
+
+/** node-gyp-build's resolver: the path of the binary it would load, or an Error saying what it sought */
+interface NodeGypBuild {
+  path(dir: string): string;
+}
 
 let loaded: NativeAddon | undefined;
 
+const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
+
 export function loadNative(): NativeAddon {
   if (loaded) return loaded;
-  const path = candidates.find((candidate) => existsSync(candidate));
-  if (!path) {
+  let path: string;
+  try {
+    path = (requireCjs('node-gyp-build') as NodeGypBuild).path(packageRoot);
+  } catch (error) {
     throw new NativeAddonError(
-      `the native addon is not built (no ${candidates[0]}): run 'npm ci' (or 'npm rebuild') ` +
-        'in the package folder; it needs python3, make and a C compiler',
+      `the native addon is not built and no prebuilt one matches this machine (${firstLine(error)}): ` +
+        `build it with 'npm rebuild s7supervisor' where it is installed ` +
+        `(in a checkout: 'npm run build:native'); that needs python3, make and a C compiler`,
     );
   }
   let raw: RawAddon;
   try {
-    raw = createRequire(import.meta.url)(path) as RawAddon;
+    raw = requireCjs(path) as RawAddon;
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new NativeAddonError(
-      `the native addon ${path} does not load (${reason}): rebuild it with 'npm rebuild' in the package folder`,
+      `the native addon ${path} does not load (${firstLine(error)}): ` +
+        `rebuild it with 'npm rebuild s7supervisor' where it is installed (in a checkout: 'npm run build:native')`,
     );
   }
   loaded = wrap(raw);

@@ -1,8 +1,33 @@
 // Driving podman and docker-compose from the container end-to-end test: bounded commands, the
 // compose file the test runs (the shipped one with clash-free ports), and views into a container.
 import { spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { Json } from '../deploy/files.js';
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, command), fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** why the container tests named `what` cannot run here, or false when they can */
+export function containerSkipReason(what: string): string | false {
+  if (process.env.S7SUPERVISOR_SKIP_CONTAINER_TEST === '1')
+    return `${what} skipped: S7SUPERVISOR_SKIP_CONTAINER_TEST=1`;
+  if (process.platform !== 'linux') return `${what} skipped: podman needs Linux`;
+  if (process.getuid?.() !== 0)
+    return `${what} skipped: needs root (rootful podman and its API socket, apt-get); .ci/run runs it as root`;
+  if (!onPath('podman') && !onPath('apt-get'))
+    return `${what} skipped: podman is not installed and there is no apt-get to install it`;
+  return false;
+}
 
 export interface Outcome {
   code: number;
@@ -53,6 +78,17 @@ export function run(
       resolve({ code: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0), stdout, stderr });
     });
   });
+}
+
+/**
+ * Held (flock) while the project's image is built: container test files running side by side build
+ * it one after the other, and the second finds podman's layer cache filled by the first.
+ */
+export const IMAGE_BUILD_LOCK = '/run/s7supervisor-image-build.lock';
+
+/** `command args` as a command line that first takes IMAGE_BUILD_LOCK (waiting for it) */
+export function underBuildLock(command: string, args: string[]): [string, string[]] {
+  return ['flock', [IMAGE_BUILD_LOCK, command, ...args]];
 }
 
 /** the outcome if the command exited 0, else an error with its command line and the tail of its output */

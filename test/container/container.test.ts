@@ -8,9 +8,9 @@
 // podman's API service on a socket of this run's own (stopped again in after()).
 // S7SUPERVISOR_SKIP_CONTAINER_TEST=1 skips it, for a quick `npm test` as root.
 import assert from 'node:assert/strict';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { composeDuration, type Json, readYaml } from '../deploy/files.js';
@@ -18,6 +18,7 @@ import { sampleValue } from '../helpers/exposition.js';
 import { repoRoot } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 import {
+  containerSkipReason,
   jsonLines,
   listProcessesScript,
   type Outcome,
@@ -25,6 +26,7 @@ import {
   run,
   runOk,
   testCompose,
+  underBuildLock,
 } from './compose.js';
 
 const COMPONENTS = ['is', 'svg', 'ps'];
@@ -34,28 +36,6 @@ const ORPHAN_ROUNDS = 3;
 // unique per run, so a stack left by a run that was killed cannot be mistaken for this one
 const PROJECT = `s7supe2e${process.pid}`;
 const MINUTE = 60_000;
-
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-function skipReason(): string | false {
-  if (process.env.S7SUPERVISOR_SKIP_CONTAINER_TEST === '1')
-    return 'container e2e test skipped: S7SUPERVISOR_SKIP_CONTAINER_TEST=1';
-  if (process.platform !== 'linux') return 'container e2e test skipped: podman needs Linux';
-  if (process.getuid?.() !== 0)
-    return 'container e2e test skipped: needs root (rootful podman and its API socket, apt-get); .ci/run runs it as root';
-  if (!onPath('podman') && !onPath('apt-get'))
-    return 'container e2e test skipped: podman is not installed and there is no apt-get to install it';
-  return false;
-}
 
 interface Stack {
   /** holds the test's podman API socket, the service's pid file and log */
@@ -84,16 +64,13 @@ async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
-function compose(args: string[], timeout: number): Promise<Outcome> {
+function compose(args: string[], timeout: number, options: { buildLock?: boolean } = {}): Promise<Outcome> {
   assert.ok(stack.file && stack.env, 'the stack was not set up');
-  return runOk(
-    'docker-compose',
-    ['--project-directory', repoRoot, '-p', PROJECT, '-f', stack.file, ...args],
-    {
-      timeout,
-      env: stack.env,
-    },
-  );
+  const line = ['--project-directory', repoRoot, '-p', PROJECT, '-f', stack.file, ...args];
+  const [command, commandArgs] = options.buildLock
+    ? underBuildLock('docker-compose', line)
+    : ['docker-compose', line];
+  return runOk(command, commandArgs, { timeout, env: stack.env });
 }
 
 function podman(args: string[], timeout = MINUTE): Promise<Outcome> {
@@ -144,7 +121,7 @@ async function withLog<T>(wait: Promise<T>): Promise<T> {
   }
 }
 
-const skip = skipReason();
+const skip = containerSkipReason('container e2e test');
 
 describe('container: the image and docker-compose.yml under podman', { skip }, () => {
   before(
@@ -174,8 +151,9 @@ describe('container: the image and docker-compose.yml under podman', { skip }, (
         stringify(testCompose(shipped, { supervisor: { DEMO_SVG_ORPHANS: String(ORPHANS) } })),
       );
 
-      // podman keeps the layers: only what changed since the last run is built again
-      await timed('build', () => compose(['build'], 20 * MINUTE));
+      // podman keeps the layers: only what changed since the last run is built again (and the
+      // packaging test, which builds the same Dockerfile, waits for this build or this one for it)
+      await timed('build', () => compose(['build'], 20 * MINUTE, { buildLock: true }));
       await timed('up', () => compose(['up', '-d'], 5 * MINUTE));
       stack.supervisor = (await compose(['ps', '-q', 'supervisor'], MINUTE)).stdout.trim();
       stack.prometheus = (await compose(['ps', '-q', 'prometheus'], MINUTE)).stdout.trim();

@@ -59,7 +59,37 @@ test('Dockerfile: multi-stage on node:24-bookworm-slim, s7supervisor run as PID 
   const exposed = (last(steps, 'EXPOSE') ?? '').split(/\s+/).map(Number);
   assert.ok(exposed.includes(demoRegistryTimes().tcpport), 'the supervisor port is exposed');
   assert.match(all, /npm ci/);
-  assert.match(all, /npm prune --omit=dev/);
+  assert.match(all, /npm ci --omit=dev/, 'production dependencies only');
+});
+
+test('Dockerfile: the runtime stage holds a ready /opt/s7supervisor, s7supervisor on PATH, no compiler', () => {
+  const steps = dockerfile('Dockerfile');
+  const runtimeAt = steps.findLastIndex((i) => i.keyword === 'FROM');
+  const runtime = steps.slice(runtimeAt);
+  assert.ok(
+    runtime.some(
+      (i) =>
+        i.keyword === 'COPY' && /^--from=build \/opt\/s7supervisor\/? \/opt\/s7supervisor\/?$/.test(i.args),
+    ),
+    'COPY --from=build /opt/s7supervisor /opt/s7supervisor',
+  );
+  assert.match(
+    runtime
+      .filter((i) => i.keyword === 'ENV')
+      .map((i) => i.args)
+      .join(' '),
+    /PATH=\/opt\/s7supervisor\/bin:\$PATH/,
+  );
+  const runtimeText = runtime.map((i) => `${i.keyword} ${i.args}`).join('\n');
+  assert.doesNotMatch(runtimeText, /apt-get|build\/Release/, 'nothing is installed or compiled at run time');
+  // the build stage makes the package and proves it loads its prebuilt addon
+  const build = steps
+    .slice(0, runtimeAt)
+    .map((i) => `${i.keyword} ${i.args}`)
+    .join('\n');
+  assert.match(build, /build-prebuilds\.sh host/);
+  assert.match(build, /npm pack/);
+  assert.match(build, /ln -s \.\.\/dist\/src\/cli\/main\.js bin\/s7supervisor/);
 });
 
 test('docker-compose.yml: the supervisor with health check, ports and a long enough stop grace period', () => {
@@ -101,5 +131,36 @@ test('docker-compose config accepts the file (when docker-compose is installed)'
     return;
   }
   const run = runTool('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q']);
+  assert.equal(run.status, 0, run.output);
+});
+
+test('docs/packaging.md: its recipe is what examples/nginx/Dockerfile runs (the container test builds that)', () => {
+  const instructions = (text: string) =>
+    text
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .map((line) => line.trim().replace(/\s+/g, ' '))
+      .filter((line) => line && !line.startsWith('#') && !line.startsWith('FROM '));
+  const docs = readFileSync(repoFile('docs/packaging.md'), 'utf8');
+  const block = /```dockerfile\n([\s\S]*?)```/.exec(docs)?.[1];
+  assert.ok(block, 'docs/packaging.md has a dockerfile block');
+  const example = readFileSync(repoFile('examples/nginx/Dockerfile'), 'utf8');
+  const recipe = /# ---- the recipe[^\n]*\n([\s\S]*?)# ---- end of the recipe/.exec(example)?.[1];
+  assert.ok(recipe, 'examples/nginx/Dockerfile marks its recipe');
+  assert.deepEqual(instructions(block), instructions(recipe));
+  assert.match(block, /^FROM s7supervisor:local AS s7supervisor$/m);
+  assert.match(example, /^FROM \$\{S7SUPERVISOR_IMAGE\} AS s7supervisor$/m);
+  assert.match(example, /^ARG S7SUPERVISOR_IMAGE=s7supervisor:local$/m);
+});
+
+test('examples/nginx: its registry passes s7supervisor check', () => {
+  const run = runTool(process.execPath, [
+    repoFile('dist/src/cli/main.js'),
+    'check',
+    '--registry',
+    repoFile('examples/nginx/conf/SupervisorRegistry.xml'),
+    '--home',
+    '/srv',
+  ]);
   assert.equal(run.status, 0, run.output);
 });
