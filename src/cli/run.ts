@@ -13,6 +13,7 @@ import { NativeAddonError } from '../process/native.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
 import { lookupUser } from '../process/users.js';
+import { startWatchdog } from '../process/watchdog.js';
 import { RegistryError } from '../registry/errors.js';
 import { loadRegistry } from '../registry/load.js';
 import { locateRegistry } from '../registry/locate.js';
@@ -48,15 +49,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     pretty: process.stdout.isTTY === true,
   });
   const tini = options.command !== undefined;
-  const supervisor = new Supervisor({
-    registry,
-    logger,
-    attachOutput: outputAttacher(logSink(logger)),
-    startProbe,
-    watchReadyFd,
-    ...(reload ? { loadRegistry: reload } : {}),
-    ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
-  });
 
   let reaperMode: ReturnType<typeof initReaperMode>;
   try {
@@ -68,6 +60,20 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   logger.info({ mode: reaperMode.mode, supervisorPid: process.pid, version }, reaperMode.description);
   if (reaperMode.warning) logger.warn(reaperMode.warning);
+  // as PID 1 the kernel ends every component with us; otherwise the watchdog does
+  const watchdog =
+    reaperMode.mode === 'pid1' ? undefined : await startWatchdog((problem) => logger.warn(problem));
+
+  const supervisor = new Supervisor({
+    registry,
+    logger,
+    attachOutput: outputAttacher(logSink(logger)),
+    startProbe,
+    watchReadyFd,
+    ...(reload ? { loadRegistry: reload } : {}),
+    ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
+    ...(watchdog ? { groupWatch: watchdog } : {}),
+  });
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
 
   const servers: http.Server[] = [];
@@ -94,6 +100,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     reaper.stop();
+    watchdog?.close();
     for (const server of servers) server.close();
     logger.error(error.message);
     await flushLogger(logger);
@@ -108,6 +115,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   stats.stop();
   reaper.stop();
+  watchdog?.close();
   // closing the control socket removes its file: wait for it, so no dead socket is left behind
   const closed = Promise.all(
     servers.map(

@@ -33,6 +33,8 @@ export interface SupervisorOptions {
   inheritStdin?: boolean;
   /** tini mode: see ComponentDeps.leftoverGraceMs */
   leftoverGraceMs?: number;
+  /** told of every component process group that comes and goes (the parent-death watchdog) */
+  groupWatch?: { started(pgid: number): void; gone(pgid: number): void };
 }
 
 /** why run() returned: decides the exit code */
@@ -367,6 +369,12 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       ...(this.options.inheritStdin ? { inheritStdin: true } : {}),
       ...(this.options.leftoverGraceMs !== undefined
         ? { leftoverGraceMs: this.options.leftoverGraceMs }
+        : {}),
+      ...(this.options.groupWatch
+        ? {
+            onGroupStarted: (pgid: number) => this.options.groupWatch?.started(pgid),
+            onGroupGone: (pgid: number) => this.options.groupWatch?.gone(pgid),
+          }
         : {}),
       allowRestart: (component) => this.allowRestart(component),
       onStateChange: (component, previous) => this.onStateChange(component, previous),

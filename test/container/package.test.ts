@@ -239,6 +239,20 @@ describe('container: the npm package and the image recipe under podman', { skip 
     const page = await fetch(`http://${await port(8080)}/`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(page.status, 200);
     assert.match(await page.text(), /served by nginx, supervised by s7supervisor/);
+    // nginx's access_log /dev/stdout works (a real pipe): the request is a record of component nginx
+    await waitFor(
+      async () =>
+        (await logs()).split('\n').some((line) => {
+          if (!line.startsWith('{')) return false;
+          const record = JSON.parse(line) as { component?: string; stream?: string; msg?: string };
+          return (
+            record.component === 'nginx' &&
+            record.stream === 'stdout' &&
+            /"GET \/ HTTP\/1\.1" 200/.test(record.msg ?? '')
+          );
+        }) || undefined,
+      { timeout: 10_000, message: "nginx's access log line in the container's output" },
+    );
     const ready = await fetch(`http://${await port(9910)}/readyz?verbose`, {
       signal: AbortSignal.timeout(10_000),
     });
