@@ -1,6 +1,6 @@
 // Starting the HTTP server: a port that is taken or forbidden is the user's problem to fix, so it
 // becomes a StartupError with one readable line (run exits 2 with it), never a stack trace.
-import { chmodSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import http from 'node:http';
 
@@ -84,6 +84,14 @@ export async function listenUnixSocket(app: RequestListener, path: string): Prom
             : explanation
       }`,
   );
-  chmodSync(path, 0o600);
+  // no chmod afterwards: the umask already made it 0600, and a chmod by path after an await would
+  // follow a symlink that someone with write access to the folder put there meanwhile
+  const file = lstatSync(path, { throwIfNoEntry: false });
+  if (!file?.isSocket() || (file.mode & 0o777) !== 0o600) {
+    server.close();
+    throw new StartupError(
+      `cannot listen on ${path}: the socket file was replaced while it was being created`,
+    );
+  }
   return server;
 }
