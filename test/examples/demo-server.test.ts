@@ -208,6 +208,8 @@ describe('demo components', () => {
   test('--orphans-hold-port keeps the port taken after the parent is gone', async () => {
     const demo = startDemo(['svg', '--port', '0', '--orphans', '1', '--orphans-hold-port']);
     const port = await demo.port();
+    // the worker is forked once listening: it must exist (and hold the socket) before the kill
+    await waitFor(() => processGroupMembers(demo.pid).length >= 2, { message: 'the orphan worker started' });
     process.kill(demo.pid, 'SIGKILL');
     await demo.exited;
     assert.equal(await canBind(port), false, 'a stale worker still holds the port');
