@@ -552,7 +552,9 @@ class Reader {
     this.text(element, where);
     for (const child of element.children) {
       if (!allowed.includes(child.name)) {
-        this.report(child, where, this.unknownElement(child.name, element.name, allowed));
+        // past the listed maximum only the count goes on: no suggestion worked out for nothing
+        const message = this.problems.full ? '' : this.unknownElement(child.name, element.name, allowed);
+        this.report(child, where, message);
         continue;
       }
       if (singles && !repeatable.has(child.name)) {
