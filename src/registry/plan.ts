@@ -60,7 +60,8 @@ function formatServer(server: ServerSpec, lines: string[]): void {
   // whatever the registry held, the plan stays one line per setting with no control character
   const row = (label: string, value: string) => lines.push(`    ${label.padEnd(19)}${escapeControls(value)}`);
   lines.push(`  ${server.id}${server.description ? `: ${escapeControls(server.description)}` : ''}`);
-  row('command', [server.command, ...server.args].map(shellQuote).join(' '));
+  // as written: an expanded ${VAR} may be a secret (design.md §7)
+  row('command', [server.shown.command, ...server.shown.args].map(shellQuote).join(' '));
   row('working directory', server.workingDirectory);
   if (server.user !== undefined) row('user', server.user);
   const names = Object.keys(server.env);
@@ -92,7 +93,7 @@ function describeCheck(check: CheckSpec, failing: string): string {
     case 'tcp':
       return `tcp connect to ${hostPort(check.host, check.port)} (${timing}; ${threshold})`;
     case 'exec':
-      return `exec ${[check.command, ...check.args].map(shellQuote).join(' ')} exits 0 (${timing}; ${threshold})`;
+      return `exec ${[check.shown.command, ...check.shown.args].map(shellQuote).join(' ')} exits 0 (${timing}; ${threshold})`;
     case 'fd':
       return `the component writes a newline to fd ${check.fd}`;
   }

@@ -271,7 +271,8 @@ export class Component {
     }
     child.once('exit', (code, signal) => void this.onProcessExit(pid, code, signal));
     this.deps.logger.info(
-      { component: spec.id, pid, command: spec.command, args: spec.args },
+      // as written: the expanded ${VAR}s may be secrets (design.md §7)
+      { component: spec.id, pid, command: spec.shown.command, args: spec.shown.args },
       'component started',
     );
     this.apply(() => this.lifecycle.spawned(pid, Date.now()));
