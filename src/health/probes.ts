@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { signalGroup } from '../process/group.js';
 import { spawnChild } from '../process/spawn.js';
+import { planSpawn } from '../process/users.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -100,17 +101,29 @@ export function probeTcp(host: string, port: number, signal: AbortSignal): Promi
 /**
  * Runs `command args` in its own process group; success on exit 0. When the signal aborts (the
  * timeout), the whole group is SIGKILLed. Whatever the command left behind in its group is killed
- * once it exits, so probes cannot accumulate stray processes.
+ * once it exits, so probes cannot accumulate stray processes. With `user` (the component's
+ * <user>) it runs as that user, groups, HOME, USER and LOGNAME included; `shown` is how failure
+ * reasons name the command (as written in the registry: the expanded one may hold a secret).
  */
 export function probeExec(
   command: string,
   args: readonly string[],
   signal: AbortSignal,
+  options: { user?: string; shown?: string } = {},
 ): Promise<ProbeResult> {
+  const shown = options.shown ?? command;
   return new Promise((resolve) => {
+    const planned = planSpawn({ command, args }, options.user);
+    if (!planned.ok) {
+      resolve({ ok: false, reason: `cannot run ${shown}: ${planned.message}` });
+      return;
+    }
+    const { plan } = planned;
     let child: ChildProcess;
     try {
-      child = spawnChild(command, args, {
+      child = spawnChild(plan.file, plan.args, {
+        env: plan.env,
+        ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],
         buffer: false,
@@ -119,7 +132,7 @@ export function probeExec(
         encoding: 'buffer',
       }) as unknown as ChildProcess;
     } catch (error) {
-      resolve({ ok: false, reason: `cannot run ${command}: ${(error as Error).message}` });
+      resolve({ ok: false, reason: `cannot run ${shown}: ${(error as Error).message}` });
       return;
     }
     // execa reports spawn failures (ENOENT, EACCES) through its promise, not by throwing
@@ -128,8 +141,8 @@ export function probeExec(
     if (pid === undefined) {
       result.then(
         (r) =>
-          resolve({ ok: false, reason: `cannot run ${command}: ${r.originalMessage ?? r.code ?? 'failed'}` }),
-        (error: unknown) => resolve({ ok: false, reason: `cannot run ${command}: ${String(error)}` }),
+          resolve({ ok: false, reason: `cannot run ${shown}: ${r.code ?? r.originalMessage ?? 'failed'}` }),
+        (error: unknown) => resolve({ ok: false, reason: `cannot run ${shown}: ${String(error)}` }),
       );
       return;
     }

@@ -8,7 +8,7 @@ import { signalGroup, waitGroupGone } from '../process/group.js';
 import { signalNumber } from '../process/signals.js';
 import { spawnChild } from '../process/spawn.js';
 import { childStdio, releaseChildStdio } from '../process/stdio.js';
-import { lookupUser } from '../process/users.js';
+import { firstTime, planSpawn } from '../process/users.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
 import { describeExit, type Effect, Lifecycle, type ProcessExit } from './lifecycle.js';
 import type { CheckKind, ComponentState, ComponentStatus } from './status.js';
@@ -199,14 +199,14 @@ export class Component {
   private spawn(): void {
     const spec = this.spec;
     this.generation += 1;
-    let ids: { uid: number; gid: number } | undefined;
-    if (spec.user !== undefined) {
-      ids = lookupUser(spec.user);
-      if (!ids) {
-        this.failSpawn(`user "${spec.user}" does not exist`, 'EUSER');
-        return;
-      }
+    // <user>: setpriv with the user's groups, HOME, USER and LOGNAME (src/process/users.ts)
+    const planned = planSpawn(spec, spec.user);
+    if (!planned.ok) {
+      this.failSpawn(planned.message, planned.code);
+      return;
     }
+    const { plan } = planned;
+    if (plan.warning && firstTime(plan.warning)) this.deps.logger.warn(plan.warning);
     const fdReadiness = spec.readiness?.type === 'fd' ? spec.readiness.fd : undefined;
     const captured = spec.output !== 'inherit';
     type Stdio = 'pipe' | 'ignore' | 'inherit';
@@ -221,9 +221,9 @@ export class Component {
     }
     let child: ChildProcess;
     try {
-      child = spawnChild(spec.command, spec.args, {
+      child = spawnChild(plan.file, plan.args, {
         cwd: spec.workingDirectory,
-        env: spec.env,
+        env: plan.env,
         extendEnv: true,
         // its own process group (and session), so one signal reaches all of its processes
         detached: true,
@@ -234,7 +234,7 @@ export class Component {
         // we stop components ourselves; execa's exit hooks would fight our signal handling
         cleanup: false,
         encoding: 'buffer',
-        ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+        ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
       }) as unknown as ChildProcess;
     } catch (error) {
       releaseChildStdio(stdio);
