@@ -12,6 +12,10 @@ import { killAllStarted, type RunningCli, runCli } from './helpers/processes.js'
 import { writeRegistry } from './helpers/registry.js';
 import { waitFor } from './helpers/wait.js';
 
+/** the CLI's exit code, waited for with a deadline */
+const exitWithin = (cli: RunningCli, timeout = 20_000) =>
+  waitFor(() => cli.exitCode(), { timeout, message: 'the CLI to exit' });
+
 function fixtures() {
   const dir = makeTempDir();
   const passwd = join(dir, 'passwd');
@@ -289,7 +293,7 @@ describe('a component and its exec check as a real user', { skip }, () => {
     });
     assert.ok(!cli.records().some((r) => String(r.msg).includes('setpriv')), 'no setpriv warning');
     cli.child.kill('SIGTERM');
-    assert.equal(await cli.exited, 0);
+    assert.equal(await exitWithin(cli), 0);
   });
 
   test('without setpriv: the user ids, no supplementary groups, one warning', async () => {
@@ -317,6 +321,6 @@ describe('a component and its exec check as a real user', { skip }, () => {
     const warnings = cli.records().filter((r) => String(r.msg).startsWith('setpriv (util-linux) not found'));
     assert.equal(warnings.length, 1, JSON.stringify(warnings));
     cli.child.kill('SIGTERM');
-    assert.equal(await cli.exited, 0);
+    assert.equal(await exitWithin(cli), 0);
   });
 });

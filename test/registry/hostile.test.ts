@@ -10,10 +10,15 @@ import { formatPlan } from '../../src/registry/plan.js';
 import { escapeControls, quoted } from '../../src/registry/values.js';
 import { MAX_NESTING, MAX_REGISTRY_BYTES, nestingTooDeep } from '../../src/registry/xml.js';
 import { makeTempDir } from '../helpers/paths.js';
-import { killAllStarted, runCli } from '../helpers/processes.js';
+import { killAllStarted, type RunningCli, runCli } from '../helpers/processes.js';
+import { waitFor } from '../helpers/wait.js';
 import { assertOneProblem, errorOf, FILE, parse, problemsOf, registry } from './helpers.js';
 
 after(killAllStarted);
+
+/** the CLI's exit code, waited for with a deadline */
+const exitWithin = (cli: RunningCli, timeout = 20_000) =>
+  waitFor(() => cli.exitCode(), { timeout, message: 'the CLI to exit' });
 
 /** any C0 control but the line feed that ends each line, DEL, C1 controls, bidi overrides */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
@@ -27,7 +32,7 @@ async function check(text: string | Buffer) {
   mkdirSync(join(home, 'conf'));
   writeFileSync(join(home, 'conf/SupervisorRegistry.xml'), text);
   const cli = runCli(['check', '--registry', 'conf/SupervisorRegistry.xml'], { cwd: home });
-  const code = await cli.exited;
+  const code = await exitWithin(cli);
   return { code, stdout: cli.stdout.join('\n'), stderr: cli.stderr.join('\n'), lines: cli.stderr };
 }
 
@@ -193,11 +198,11 @@ test('size: a file over the limit is refused before it is read, even a sparse 20
   // one byte over the limit: refused; at the limit: read (and then refused as not XML past the end)
   writeFileSync(file, valid.padEnd(MAX_REGISTRY_BYTES + 1, ' '));
   let cli = runCli(['check', '--registry', file]);
-  assert.equal(await cli.exited, 2);
+  assert.equal(await exitWithin(cli), 2);
   assert.deepEqual(cli.stderr, [`${file}: the file is larger than 1024 KiB: not a registry`]);
   writeFileSync(file, valid.padEnd(MAX_REGISTRY_BYTES, ' '));
   cli = runCli(['check', '--registry', file]);
-  assert.equal(await cli.exited, 0, cli.stderr.join('\n'));
+  assert.equal(await exitWithin(cli), 0, cli.stderr.join('\n'));
 
   // sparse: 20 GiB that a reader would take minutes (and all memory) to read
   writeFileSync(file, 'x');
@@ -206,7 +211,7 @@ test('size: a file over the limit is refused before it is read, even a sparse 20
     assert.equal(statSync(file).size, 20 * 1024 ** 3);
     const started = performance.now();
     cli = runCli(['check', '--registry', file]);
-    assert.equal(await cli.exited, 2);
+    assert.equal(await exitWithin(cli), 2);
     assert.deepEqual(cli.stderr, [`${file}: the file is larger than 1024 KiB: not a registry`]);
     assert.ok(performance.now() - started < 10_000);
   } finally {

@@ -9,11 +9,15 @@ import { after, test } from 'node:test';
 import { formatPlan } from '../../src/registry/plan.js';
 import { diffServers } from '../../src/supervisor/reload.js';
 import { makeTempDir } from '../helpers/paths.js';
-import { killAllStarted, runCli } from '../helpers/processes.js';
+import { killAllStarted, type RunningCli, runCli } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 import { parse } from './helpers.js';
 
 after(killAllStarted);
+
+/** the CLI's exit code, waited for with a deadline */
+const exitWithin = (cli: RunningCli, timeout = 20_000) =>
+  waitFor(() => cli.exitCode(), { timeout, message: 'the CLI to exit' });
 
 const secrets = {
   SECRET_DIR: '/hidden/dir-s3cr3t',
@@ -109,7 +113,7 @@ function home(registry: string): string {
 test('check through the CLI: no secret on stdout or stderr, valid or not', async () => {
   const dir = home(xml);
   const cli = runCli(['check', '--home', dir], { env: secrets });
-  assert.equal(await cli.exited, 0, cli.stderr.join('\n'));
+  assert.equal(await exitWithin(cli), 0, cli.stderr.join('\n'));
   const out = [...cli.stdout, ...cli.stderr].join('\n');
   assert.match(out, /'\$\{SECRET_DIR\}\/bin\/server'/);
   assert.deepEqual(leaked(out), []);
@@ -151,6 +155,6 @@ test('run: the "component started" record has the command line as written; no se
   });
   assert.equal(argument, '--token=tok-6f1d-very-secret');
   cli.child.kill('SIGTERM');
-  assert.equal(await cli.exited, 0);
+  assert.equal(await exitWithin(cli), 0);
   assert.deepEqual(leaked([...cli.stdout, ...cli.stderr].join('\n')), []);
 });
