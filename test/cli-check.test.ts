@@ -46,7 +46,11 @@ test('check on the demo registry exits 0 and prints its start plan', async () =>
   const first = stdout.indexOf('priority 1: is, svg');
   const second = stdout.indexOf('priority 2: ps');
   assert.ok(first > 0 && second > first, stdout);
-  assert.match(stdout, /is: Image Server\n +command +node bin\/demo-server\.mjs is --port 27345/);
+  // as written (design.md §7): the ${VAR} unexpanded, single-quoted as a shell would need it
+  assert.match(
+    stdout,
+    /is: Image Server\n +command +node bin\/demo-server\.mjs is --port '\$\{IS_PORT:-27345\}'\n/,
+  );
   assert.match(stdout, /stop +SIGTERM, SIGKILL after \d+s/);
   assert.match(stdout, /restart +always/);
 });

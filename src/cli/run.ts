@@ -19,9 +19,11 @@ import { loadRegistry } from '../registry/load.js';
 import { locateRegistry } from '../registry/locate.js';
 import type { Registry } from '../registry/model.js';
 import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
+import { quoted } from '../registry/values.js';
 import { CLOSE_LISTENERS_MS, FINAL_FLUSH_MS, withinDeadline } from '../supervisor/deadline.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { parseControlToken } from './control-token.js';
 import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
@@ -33,11 +35,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${runHelp}\n`);
     return 0;
   }
+  // before anything starts: a bad token is a start-up error (exit 2), never a weak lock
+  const token = parseControlToken(process.env.S7SUPERVISOR_CONTROL_TOKEN);
+  if (!token.ok) throw new UsageError(token.message);
+  const controlToken = token.token;
   const { registry, reload } = loadForRun(options);
   for (const server of registry.servers) {
     if (server.user !== undefined && !lookupUser(server.user))
       throw new UsageError(
-        `${registry.file}: server "${server.id}": <user> "${server.user}" does not exist in /etc/passwd`,
+        `${registry.file}: server "${server.id}": <user> ${quoted(server.user)} does not exist in /etc/passwd`,
       );
   }
   const port = options.port ?? registry.config.tcpport;
@@ -77,7 +83,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
 
   const servers: http.Server[] = [];
-  const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
   const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
   // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
   const socketPath =

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { childEnvironment } from '../process/environment.js';
 import { signalGroup } from '../process/group.js';
 import { type SpawnError, type Spawned, spawnProcess } from '../process/spawn.js';
+import { planSpawn } from '../process/users.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -100,23 +101,34 @@ export function probeTcp(host: string, port: number, signal: AbortSignal): Promi
 /**
  * Runs `command args` in its own process group; success on exit 0. When the signal aborts (the
  * timeout), the whole group is SIGKILLed. Whatever the command left behind in its group is killed
- * once it exits, so probes cannot accumulate stray processes.
+ * once it exits, so probes cannot accumulate stray processes. With `user` (the component's
+ * <user>) it runs as that user, groups, HOME, USER and LOGNAME included; `shown` is how failure
+ * reasons name the command (as written in the registry: the expanded one may hold a secret).
  */
 export function probeExec(
   command: string,
   args: readonly string[],
   signal: AbortSignal,
+  options: { user?: string; shown?: string } = {},
 ): Promise<ProbeResult> {
+  const shown = options.shown ?? command;
   return new Promise((resolve) => {
+    const planned = planSpawn({ command, args }, options.user);
+    if (!planned.ok) {
+      resolve({ ok: false, reason: `cannot run ${shown}: ${planned.message}` });
+      return;
+    }
+    const { plan } = planned;
     spawnProcess({
-      file: command,
-      args,
-      env: childEnvironment({}),
+      file: plan.file,
+      args: plan.args,
+      env: childEnvironment(plan.env),
+      ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
       newGroup: true,
     }).then(
       (spawned) => watchExecCheck(spawned, signal, resolve),
-      (error: SpawnError) => resolve({ ok: false, reason: `cannot run ${command}: ${error.message}` }),
+      (error: SpawnError) => resolve({ ok: false, reason: `cannot run ${shown}: ${error.code}` }),
     );
   });
 }

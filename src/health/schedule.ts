@@ -17,7 +17,10 @@ export function probeOnce(spec: ProbeSpec, signal: AbortSignal): Promise<ProbeRe
     case 'tcp':
       return probeTcp(spec.host, spec.port, signal);
     case 'exec':
-      return probeExec(spec.command, spec.args, signal);
+      return probeExec(spec.command, spec.args, signal, {
+        ...(spec.user !== undefined ? { user: spec.user } : {}),
+        shown: spec.shown.command,
+      });
   }
 }
 

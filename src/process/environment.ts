@@ -4,7 +4,9 @@
 /** The control token is the operator's, never a component's or a check's (design.md §3 rev. 2). */
 const WITHHELD_VARIABLES = ['S7SUPERVISOR_CONTROL_TOKEN'];
 
-export function childEnvironment(registryEnv: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnvironment(
+  registryEnv: Readonly<Record<string, string | undefined>>,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...registryEnv };
   for (const name of WITHHELD_VARIABLES) delete env[name];
   return env;

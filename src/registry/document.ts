@@ -2,11 +2,17 @@
 // server says for itself. Lines are kept for the problems that merging can still find.
 import type { CheckSpec, RestartSpec } from './model.js';
 
+/** a value expanded (${VAR}) and as it was written, for showing it without what the variables held */
+export interface Written {
+  value: string;
+  written: string;
+}
+
 /** What a profile or a server sets; absent means "not said here". */
 export interface Settings {
   description?: string;
-  command?: string;
-  args: string[];
+  command?: Written;
+  args: Written[];
   env: Record<string, string>;
   workingDirectory?: string;
   user?: string;

@@ -1,6 +1,7 @@
 // What a bad registry produces: every problem of the file at once, each naming the file, the
 // line and the element, so a user fixes them all in one go instead of one per run.
 import { isAbsolute, relative } from 'node:path';
+import { escapeControls } from './values.js';
 
 export interface RegistryProblem {
   /** the registry file as the caller named it */
@@ -27,16 +28,28 @@ export class RegistryError extends Error {
   }
 }
 
-/** `conf/SupervisorRegistry.xml:12: <stopTimeout> in server "is": expected a number of seconds, got "abc"` */
+/** at most this many characters of a problem's message are shown (the longest real one is ~250) */
+export const MAX_MESSAGE_CHARS = 400;
+/** and of the file's path: the end of it, which names the file */
+const MAX_PATH_CHARS = 200;
+
+/**
+ * `conf/SupervisorRegistry.xml:12: <stopTimeout> in server "is": expected a number of seconds, got "abc"`.
+ * Always one line of bounded length with no control character in it, whatever the file held
+ * (a binary file, escape sequences, a name a mile long): they are shown escaped (`\x00`) and cut.
+ */
 export function formatProblem(problem: RegistryProblem): string {
-  const location =
-    problem.line > 0 ? `${displayPath(problem.file)}:${problem.line}` : displayPath(problem.file);
-  const name = problem.element.length > 60 ? `${problem.element.slice(0, 60)}...` : problem.element;
+  const location = problem.line > 0 ? `${shownPath(problem.file)}:${problem.line}` : shownPath(problem.file);
+  const name = escapeControls(problem.element, 60);
   const element = name ? ` <${name}>` : '';
-  const where = problem.where ? ` in ${problem.where}` : '';
+  const where = problem.where ? ` in ${escapeControls(problem.where, 100)}` : '';
   const subject = element || where ? `${element}${where}:` : '';
-  // one line per problem, whatever a quoted value held
-  return `${location}:${subject} ${problem.message}`.replace(/\r\n|\r|\n/g, '\\n');
+  return `${location}:${subject} ${escapeControls(problem.message, MAX_MESSAGE_CHARS)}`;
+}
+
+function shownPath(file: string): string {
+  const path = Array.from(escapeControls(displayPath(file)));
+  return path.length > MAX_PATH_CHARS ? `...${path.slice(-MAX_PATH_CHARS).join('')}` : path.join('');
 }
 
 /** A path as short as it can be while still being unambiguous from where the user stands. */

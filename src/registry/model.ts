@@ -25,10 +25,27 @@ interface CheckTiming {
   failureThreshold: number;
 }
 
+/**
+ * A command line as the registry wrote it, `${VAR}`s unexpanded: what logs and `check` show, since
+ * the expanded one may hold secrets (design.md §7 rev. 2). A command written without `${` is shown
+ * resolved (an absolute path, or the bare name looked up in PATH).
+ */
+export interface ShownCommand {
+  command: string;
+  args: string[];
+}
+
 export type CheckSpec =
   | (CheckTiming & { type: 'http'; url: string })
   | (CheckTiming & { type: 'tcp'; host: string; port: number })
-  | (CheckTiming & { type: 'exec'; command: string; args: string[] })
+  | (CheckTiming & {
+      type: 'exec';
+      command: string;
+      args: string[];
+      shown: ShownCommand;
+      /** the component's <user>: its exec checks run as that user too (design.md §3 rev. 2) */
+      user?: string;
+    })
   /** readiness only: the component writes a newline to this descriptor when it is ready (s6 style) */
   | (CheckTiming & { type: 'fd'; fd: number });
 
@@ -40,6 +57,8 @@ export interface ServerSpec {
   /** absolute path when the registry's command had a slash; a bare name is looked up in PATH */
   command: string;
   args: string[];
+  /** command and arguments as written, for logs and the plan (never the expanded ones) */
+  shown: ShownCommand;
   /** only the variables the registry sets; the supervisor's own environment is inherited beneath them */
   env: Record<string, string>;
   /** absolute */

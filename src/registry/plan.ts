@@ -1,6 +1,7 @@
 // The resolved start plan, for people: what `check` prints. Environment values are never shown
 // (they hold secrets), only the variable names.
 import type { CheckSpec, Registry, RestartSpec, ServerSpec } from './model.js';
+import { escapeControls } from './values.js';
 
 const traceLevels: Record<number, string> = { 1: 'warn', 2: 'info', 3: 'debug', 4: 'trace' };
 
@@ -8,7 +9,7 @@ export function formatPlan(registry: Registry): string {
   const { config } = registry;
   const lines: string[] = [];
   const row = (indent: string, label: string, value: string) =>
-    lines.push(`${indent}${label.padEnd(19)}${value}`);
+    lines.push(`${indent}${label.padEnd(19)}${escapeControls(value)}`);
 
   row('', 'registry', registry.file || '(none)');
   row('', 'home', registry.home);
@@ -56,9 +57,11 @@ export function formatPlan(registry: Registry): string {
 }
 
 function formatServer(server: ServerSpec, lines: string[]): void {
-  const row = (label: string, value: string) => lines.push(`    ${label.padEnd(19)}${value}`);
-  lines.push(`  ${server.id}${server.description ? `: ${server.description}` : ''}`);
-  row('command', [server.command, ...server.args].map(shellQuote).join(' '));
+  // whatever the registry held, the plan stays one line per setting with no control character
+  const row = (label: string, value: string) => lines.push(`    ${label.padEnd(19)}${escapeControls(value)}`);
+  lines.push(`  ${server.id}${server.description ? `: ${escapeControls(server.description)}` : ''}`);
+  // as written: an expanded ${VAR} may be a secret (design.md §7)
+  row('command', [server.shown.command, ...server.shown.args].map(shellQuote).join(' '));
   row('working directory', server.workingDirectory);
   if (server.user !== undefined) row('user', server.user);
   const names = Object.keys(server.env);
@@ -90,7 +93,7 @@ function describeCheck(check: CheckSpec, failing: string): string {
     case 'tcp':
       return `tcp connect to ${hostPort(check.host, check.port)} (${timing}; ${threshold})`;
     case 'exec':
-      return `exec ${[check.command, ...check.args].map(shellQuote).join(' ')} exits 0 (${timing}; ${threshold})`;
+      return `exec ${[check.shown.command, ...check.shown.args].map(shellQuote).join(' ')} exits 0 (${timing}; ${threshold})`;
     case 'fd':
       return `the component writes a newline to fd ${check.fd}`;
   }

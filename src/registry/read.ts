@@ -246,7 +246,7 @@ class Reader {
           for (const argument of this.children(child, ['argument'], where, undefined)) {
             const text = this.value(argument, where);
             if (text === undefined) invalid();
-            else settings.args.push(text);
+            else settings.args.push({ value: text, written: argument.text.trim() });
           }
           break;
         case 'environment':
@@ -289,8 +289,13 @@ class Reader {
     switch (child.name) {
       case 'description':
         return set('description', text);
-      case 'command':
-        return set('command', this.nonEmpty(child, where, text, 'the program to run'));
+      case 'command': {
+        const command = this.nonEmpty(child, where, text, 'the program to run');
+        return set(
+          'command',
+          command === undefined ? undefined : { value: command, written: child.text.trim() },
+        );
+      }
       case 'workingDirectory':
         return set('workingDirectory', this.nonEmpty(child, where, text, 'a directory path'));
       case 'user':
@@ -425,10 +430,14 @@ class Reader {
     }
 
     const args: string[] = [];
+    const writtenArgs: string[] = [];
     if (type === 'exec') {
       for (const argument of this.children(element, ['argument'], where, undefined)) {
         const text = this.value(argument, where);
-        if (text !== undefined) args.push(text);
+        if (text !== undefined) {
+          args.push(text);
+          writtenArgs.push(argument.text.trim());
+        }
       }
     } else {
       this.noContent(element, where);
@@ -474,7 +483,9 @@ class Reader {
       }
       case 'exec': {
         const command = required('command', 'the program to run');
-        if (command) spec = { type, command, args, ...timing };
+        const written = element.attributes.find((a) => a.name === 'command')?.value.trim() ?? '';
+        if (command)
+          spec = { type, command, args, shown: { command: written, args: writtenArgs }, ...timing };
         break;
       }
       case 'fd': {
@@ -552,7 +563,9 @@ class Reader {
     this.text(element, where);
     for (const child of element.children) {
       if (!allowed.includes(child.name)) {
-        this.report(child, where, this.unknownElement(child.name, element.name, allowed));
+        // past the listed maximum only the count goes on: no suggestion worked out for nothing
+        const message = this.problems.full ? '' : this.unknownElement(child.name, element.name, allowed);
+        this.report(child, where, message);
         continue;
       }
       if (singles && !repeatable.has(child.name)) {

@@ -39,11 +39,16 @@ function resolveServer(
     return undefined;
   }
   const d = defaults.server;
+  const command = resolveCommand(settings.command.value, home);
   return {
     id,
     description: settings.description ?? d.description,
-    command: resolveCommand(settings.command, home),
-    args: settings.args,
+    command,
+    args: settings.args.map((arg) => arg.value),
+    shown: {
+      command: shownCommand(settings.command.written, command),
+      args: settings.args.map((arg) => arg.written),
+    },
     env: settings.env,
     workingDirectory: resolve(home, settings.workingDirectory ?? '.'),
     ...(settings.user !== undefined ? { user: settings.user } : {}),
@@ -52,8 +57,8 @@ function resolveServer(
     stopTimeout: settings.stopTimeout ?? d.stopTimeout,
     stopSignal: settings.stopSignal ?? d.stopSignal,
     restart: settings.restart ?? { ...defaults.restart },
-    ...(settings.readiness ? { readiness: resolveCheck(settings.readiness, home) } : {}),
-    ...(settings.liveness ? { liveness: resolveCheck(settings.liveness, home) } : {}),
+    ...(settings.readiness ? { readiness: resolveCheck(settings.readiness, home, settings.user) } : {}),
+    ...(settings.liveness ? { liveness: resolveCheck(settings.liveness, home, settings.user) } : {}),
     critical: settings.critical ?? d.critical,
     output: settings.output ?? d.output,
   };
@@ -64,8 +69,21 @@ export function resolveCommand(command: string, home: string): string {
   return command.includes('/') ? resolve(home, command) : command;
 }
 
-function resolveCheck(check: CheckSpec, home: string): CheckSpec {
-  return check.type === 'exec' ? { ...check, command: resolveCommand(check.command, home) } : check;
+/** What logs and the plan show of a command: as written when it uses ${VAR}s, else resolved. */
+function shownCommand(written: string, resolved: string): string {
+  return written.includes('${') ? written : resolved;
+}
+
+/** an exec check: its command resolved like the server's, run as the server's user */
+function resolveCheck(check: CheckSpec, home: string, user: string | undefined): CheckSpec {
+  if (check.type !== 'exec') return check;
+  const command = resolveCommand(check.command, home);
+  return {
+    ...check,
+    command,
+    shown: { ...check.shown, command: shownCommand(check.shown.command, command) },
+    ...(user !== undefined ? { user } : {}),
+  };
 }
 
 function resolveConfig(config: ConfigDocument, servers: ServerSpec[], home: string): RegistryConfig {

@@ -35,6 +35,8 @@ export function tiniRegistry(options: TiniRegistryOptions): Registry {
         description: [options.command, ...options.args].join(' '),
         command: options.command,
         args: options.args,
+        // given on the command line, nothing expanded: shown as it is
+        shown: { command: options.command, args: options.args },
         env: {},
         workingDirectory: process.cwd(),
         startPriority: 1,

@@ -2,9 +2,57 @@
 // what was expected and what was found.
 import { constants } from 'node:os';
 
-/** a value as shown in a message: quoted, escaped, cut short; never a line break */
+/** a value as shown in a message: quoted, escaped, cut short; never a line break or a control character */
 export function quoted(text: string, max = 60): string {
-  return JSON.stringify(text.length > max ? `${text.slice(0, max)}...` : text);
+  return `"${escapeControls(text, max, { quotes: true })}"`;
+}
+
+/**
+ * Characters that must not reach a terminal or a log line as they are: C0 and C1 controls, DEL,
+ * the line and paragraph separators, the bidirectional overrides and isolates (they reorder what
+ * a terminal shows) and lone surrogates (not text at all).
+ */
+const unsafeCharacter =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for
+  /[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const shortEscapes: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeCharacter(c: string): string {
+  const short = shortEscapes[c];
+  if (short !== undefined) return short;
+  const code = c.charCodeAt(0);
+  return code < 0x100
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * `text` made safe to print on one line: unsafe characters as escapes (`\x00`, `\n`, `\u202e`),
+ * at most `max` characters of the result (then `...`), never cut inside an escape or a surrogate
+ * pair. With `quotes`, `"` and `\` are escaped too (for a value shown between quotes).
+ */
+export function escapeControls(
+  text: string,
+  max = Number.POSITIVE_INFINITY,
+  { quotes = false } = {},
+): string {
+  let out = '';
+  let at = 0;
+  while (at < text.length) {
+    const code = text.codePointAt(at) ?? 0;
+    const c = String.fromCodePoint(code);
+    // a lone surrogate is one unit; codePointAt gives it back as it is
+    const width = code > 0xffff ? 2 : 1;
+    const piece = unsafeCharacter.test(c)
+      ? escapeCharacter(c)
+      : quotes && (c === '"' || c === '\\')
+        ? `\\${c}`
+        : c;
+    if (out.length + piece.length > max) return `${out}...`;
+    out += piece;
+    at += width;
+  }
+  return out;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };

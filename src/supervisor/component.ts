@@ -8,7 +8,7 @@ import { signalGroup, waitGroupGone } from '../process/group.js';
 import { signalNumber } from '../process/signals.js';
 import { type ExitStatus, SpawnError, type Spawned, type StdioSlot, spawnProcess } from '../process/spawn.js';
 import { childStdio, releaseChildStdio } from '../process/stdio.js';
-import { lookupUser } from '../process/users.js';
+import { firstTime, planSpawn } from '../process/users.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
 import { describeExit, type Effect, Lifecycle, type ProcessExit } from './lifecycle.js';
 import type { CheckKind, ComponentState, ComponentStatus } from './status.js';
@@ -216,14 +216,14 @@ export class Component {
     const spec = this.spec;
     this.generation += 1;
     const run = this.generation;
-    let ids: { uid: number; gid: number } | undefined;
-    if (spec.user !== undefined) {
-      ids = lookupUser(spec.user);
-      if (!ids) {
-        this.failSpawn(new SpawnError(`user "${spec.user}" does not exist`, 'EUSER'));
-        return;
-      }
+    // <user>: setpriv with the user's groups, HOME, USER and LOGNAME (src/process/users.ts)
+    const planned = planSpawn(spec, spec.user);
+    if (!planned.ok) {
+      this.failSpawn(new SpawnError(planned.message, planned.code));
+      return;
     }
+    const { plan } = planned;
+    if (plan.warning && firstTime(plan.warning)) this.deps.logger.warn(plan.warning);
     const fdReadiness = spec.readiness?.type === 'fd' ? spec.readiness.fd : undefined;
     const captured = spec.output !== 'inherit';
     const stdio: StdioSlot[] = [
@@ -236,11 +236,11 @@ export class Component {
       stdio[fdReadiness] = 'pipe';
     }
     const started = spawnProcess({
-      file: spec.command,
-      args: spec.args,
+      file: plan.file,
+      args: plan.args,
       cwd: spec.workingDirectory,
-      env: childEnvironment(spec.env),
-      ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+      env: childEnvironment(plan.env),
+      ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
       stdio,
       newGroup: true,
     });
@@ -271,7 +271,8 @@ export class Component {
     }
     void spawned.exited.then((status) => this.onProcessExit(pid, status));
     this.deps.logger.info(
-      { component: spec.id, pid, command: spec.command, args: spec.args },
+      // as written: the expanded ${VAR}s may be secrets (design.md §7)
+      { component: spec.id, pid, command: spec.shown.command, args: spec.shown.args },
       'component started',
     );
     this.apply(() => this.lifecycle.spawned(pid, Date.now()));
@@ -291,7 +292,7 @@ export class Component {
     this.pendingSignals = [];
     const level = error.fatal ? 'error' : 'warn';
     this.deps.logger[level](
-      { component: this.id, command: this.spec.command, code: error.code, reason: error.message },
+      { component: this.id, command: this.spec.shown.command, code: error.code, reason: error.message },
       `cannot start component: ${error.message}${error.fatal ? '' : ' (a shortage: trying again)'}`,
     );
     this.apply(() => this.lifecycle.spawnFailed(error.message, error.code, error.fatal));

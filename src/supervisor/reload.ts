@@ -15,6 +15,8 @@ const appliedInPlace = [
   'startDelay',
   'stopTimeout',
   'restart',
+  // how the command line is written for logs: a new spelling of the same values is no new process
+  'shown',
 ] as const;
 
 export interface RegistryDiff {

@@ -13,6 +13,13 @@ import { waitFor } from '../helpers/wait.js';
 
 type ProbeSpec = Exclude<CheckSpec, { type: 'fd' }>;
 const timing = { interval: 60, timeout: 2, failureThreshold: 3 };
+/** an exec check as the registry resolves one with no ${VAR} in it: shown as it runs */
+const exec = (command: string, args: string[]) => ({
+  type: 'exec' as const,
+  command,
+  args,
+  shown: { command, args },
+});
 
 /** Starts a probe, waits for its first outcome, stops it. */
 async function probeOnceVia(spec: ProbeSpec): Promise<CheckOutcome> {
@@ -185,7 +192,7 @@ describe('probe scheduling', () => {
   test('a slow probe does not block the event loop', async () => {
     const outcomes: CheckOutcome[] = [];
     const probe = startProbe(
-      { type: 'exec', command: 'sleep', args: ['1'], interval: 60, timeout: 5, failureThreshold: 1 },
+      { ...exec('sleep', ['1']), interval: 60, timeout: 5, failureThreshold: 1 },
       (o) => outcomes.push(o),
     );
     try {
@@ -234,18 +241,16 @@ describe('exec probe', () => {
   });
 
   test('exit 0 succeeds; another code fails with the first line it printed', async () => {
-    assert.equal((await probeOnceVia({ type: 'exec', command: 'true', args: [], ...timing })).ok, true);
+    assert.equal((await probeOnceVia({ ...exec('true', []), ...timing })).ok, true);
     const failed = await probeOnceVia({
-      type: 'exec',
-      command: 'sh',
-      args: ['-c', 'echo "database unreachable"; echo second line; exit 3'],
+      ...exec('sh', ['-c', 'echo "database unreachable"; echo second line; exit 3']),
       ...timing,
     });
     assert.deepEqual([failed.ok, failed.reason], [false, 'exit code 3: database unreachable']);
   });
 
   test('a command that cannot be run fails with a reason', async () => {
-    const outcome = await probeOnceVia({ type: 'exec', command: '/nonexistent/check', args: [], ...timing });
+    const outcome = await probeOnceVia({ ...exec('/nonexistent/check', []), ...timing });
     assert.equal(outcome.ok, false);
     assert.match(outcome.reason ?? '', /cannot run \/nonexistent\/check/);
   });
@@ -253,9 +258,7 @@ describe('exec probe', () => {
   test('on timeout the whole process group is killed, backgrounded children included', async () => {
     const pidFile = join(dir, 'group');
     const outcome = await probeOnceVia({
-      type: 'exec',
-      command: 'sh',
-      args: ['-c', `echo $$ > ${pidFile}; sleep 60 & sleep 60`],
+      ...exec('sh', ['-c', `echo $$ > ${pidFile}; sleep 60 & sleep 60`]),
       ...timing,
       timeout: 0.5,
     });
@@ -273,9 +276,7 @@ describe('exec probe', () => {
   test('processes a successful probe leaves behind in its group are killed too', async () => {
     const pidFile = join(dir, 'leftover');
     const outcome = await probeOnceVia({
-      type: 'exec',
-      command: 'sh',
-      args: ['-c', `sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`],
+      ...exec('sh', ['-c', `sleep 60 </dev/null >/dev/null 2>&1 & echo $! > ${pidFile}; exit 0`]),
       ...timing,
     });
     assert.equal(outcome.ok, true);

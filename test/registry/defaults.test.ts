@@ -26,6 +26,7 @@ test('a minimal registry gets every default of the table', () => {
         description: '',
         command: 'ImageServer',
         args: [],
+        shown: { command: 'ImageServer', args: [] },
         env: {},
         workingDirectory: '/srv/s7',
         startPriority: 1,

@@ -97,9 +97,12 @@ test("the server's own elements win over every profile", () => {
     type: 'exec',
     command: '/srv/s7/bin/ready',
     args: ['--quick'],
+    shown: { command: '/srv/s7/bin/ready', args: ['--quick'] },
     interval: 10,
     timeout: 1,
     failureThreshold: 3,
+    // the server's user (from profile A): its exec checks run as that user too
+    user: 'alice',
   });
 });
 

@@ -30,6 +30,10 @@ test('the original layout parses element for element into the resolved model', (
         description: 'Image Server',
         command: '/srv/s7/bin/ImageServer',
         args: ['-port', '27345', '-config', 'conf/ImageServer.xml'],
+        shown: {
+          command: '/srv/s7/bin/ImageServer',
+          args: ['-port', '27345', '-config', 'conf/ImageServer.xml'],
+        },
         env: { LD_LIBRARY_PATH: 'lib', TZ: 'UTC', IS_HOME: '/opt/s7/ImageServing' },
         workingDirectory: '/srv/s7/bin',
         startPriority: 1,
@@ -45,6 +49,7 @@ test('the original layout parses element for element into the resolved model', (
         description: 'SVG Renderer',
         command: '/srv/s7/bin/svgrender',
         args: ['-port', '27346'],
+        shown: { command: '/srv/s7/bin/svgrender', args: ['-port', '27346'] },
         env: { LD_LIBRARY_PATH: 'lib', TZ: 'UTC' },
         workingDirectory: '/srv/s7/bin',
         startPriority: 1,
@@ -60,6 +65,10 @@ test('the original layout parses element for element into the resolved model', (
         description: 'Platform Server',
         command: '/srv/s7/PlatformServer/bin/catalina.sh',
         args: ['run', '-Dcatalina.base=PlatformServer'],
+        shown: {
+          command: '/srv/s7/PlatformServer/bin/catalina.sh',
+          args: ['run', '-Dcatalina.base=PlatformServer'],
+        },
         env: {
           LD_LIBRARY_PATH: 'lib',
           TZ: 'Europe/Berlin',

@@ -8,6 +8,7 @@ const spec = (id: string, overrides: Partial<ServerSpec> = {}): ServerSpec => ({
   description: id,
   command: '/bin/true',
   args: [],
+  shown: { command: '/bin/true', args: [] },
   env: {},
   workingDirectory: '/',
   startPriority: 1,
