@@ -3,10 +3,11 @@
 #   promtool/prometheus: metric-format and alert-rule tests, the end-to-end scrape test
 #   tini: the reaper benchmark's baseline
 #   chromium: the status page's browser test (driven by playwright-core at /usr/bin/chromium)
+#   nginx: the chaos test of a real server logging to /dev/stdout under the supervisor (test/chaos/dev-stdout)
 # With arguments it installs those packages instead (container-test-setup.sh uses it so).
 set -euo pipefail
 packages=("$@")
-((${#packages[@]})) || packages=(prometheus tini chromium)
+((${#packages[@]})) || packages=(prometheus tini chromium nginx)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
