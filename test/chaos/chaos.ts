@@ -10,6 +10,15 @@ export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
+/**
+ * How many of descriptors 0..limit-1 of `pid` are open. A process can open no descriptor when
+ * this equals its RLIMIT_NOFILE: a new one takes the lowest free number below the limit, while
+ * descriptors opened before the limit was lowered may sit above it and do not count.
+ */
+export function fdsBelow(pid: number, limit: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((name) => Number(name) < limit).length;
+}
+
 /** one field of /proc/PID/status, e.g. VmRSS, SigCgt, NSpid */
 export function statusField(pid: number, field: string): string | undefined {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
