@@ -5,7 +5,7 @@
 // can answer at all.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -214,7 +214,7 @@ function startsFileIn(prefix: string): string {
 }
 
 function readStarts(file: string): number[] {
-  return execFileSync('cat', [file], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number);
 }
 
 describe('EMFILE: the supervisor is out of descriptors', () => {
