@@ -80,7 +80,13 @@ test('restart soak: 3 components crash-looping with zero backoff for 60 s: start
     // starts read before and after the scrape bracket the restarts it saw, to within the one
     // start in flight per component
     const before = ids.map((id) => lineCount(startsFile(id)));
-    const restarts = await restartsByComponent(port, ids);
+    const restarts = await restartsByComponent(port, ids).catch((error: Error) => {
+      // say how it got there: the descriptors and memory of every sample so far
+      const alive = cli.exitCode() === undefined;
+      throw new Error(
+        `at ${tick - t0} ms: GET /metrics: ${error.message}; the supervisor is ${alive ? `alive with ${openFds(pid)} descriptors` : `gone (exit ${cli.exitCode()})`}; descriptors each second: ${[...samples.map((s) => s.fds), fds].join(' ')}; RSS MB: ${[...samples.map((s) => s.rss), rss].map((b) => round(b / 2 ** 20)).join(' ')}`,
+      );
+    });
     const afterScrape = ids.map((id) => lineCount(startsFile(id)));
     ids.forEach((id, k) => {
       const counted = restarts[id]! + 1;
