@@ -61,6 +61,20 @@ export function comm(pid: number): string | undefined {
   }
 }
 
+/**
+ * When `pid` started (clock ticks since boot, /proc/PID/stat field 22), or undefined when there
+ * is no such process: with the pid, an identity that survives pid reuse (pid_max may be 32768,
+ * and a crash loop goes through that in two minutes).
+ */
+export function startTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** process group of `pid` (as seen from this namespace) */
 export function pgidOf(pid: number): number | undefined {
   try {

@@ -21,7 +21,7 @@ import { isAlive } from '../helpers/processes.js';
 import { writeRegistry } from '../helpers/registry.js';
 import { freePort } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
-import { comm, delay, getText, innerPid, pgidOf, round, seededRandom } from './chaos.js';
+import { comm, delay, getText, innerPid, pgidOf, round, seededRandom, startTicks } from './chaos.js';
 
 const STORM_MS = Number(process.env.CHAOS_STORM_MS ?? 60_000);
 const MAX_ACTIONS = 600;
@@ -102,7 +102,9 @@ test('kill storm as PID 1: one restart per main-process kill, none per worker ki
   const random = seededRandom(seed);
   const pick = <T>(items: T[]): T | undefined => items[Math.floor(random() * items.length)];
   const mainKills = Object.fromEntries(ids.map((id) => [id, 0]));
-  const killed = new Set<number>();
+  /** killed pids, with their start time: the pid alone may be reused meanwhile */
+  const killed = new Map<number, number | undefined>();
+  const notKilledYet = (pid: number) => !killed.has(pid) || killed.get(pid) !== startTicks(pid);
   let workerKills = 0;
   let maxZombies = 0;
   const t0 = Date.now();
@@ -112,16 +114,16 @@ test('kill storm as PID 1: one restart per main-process kill, none per worker ki
     maxZombies = Math.max(maxZombies, namespaceZombies(run.pid));
     const t = tree(pid1);
     if (random() < 0.5) {
-      const target = pick([...t.mains].filter(([, pid]) => !killed.has(pid)));
+      const target = pick([...t.mains].filter(([, pid]) => notKilledYet(pid)));
       if (!target) continue;
       const [id, pid] = target;
-      killed.add(pid);
+      killed.set(pid, startTicks(pid));
       process.kill(pid, 'SIGKILL');
       mainKills[id]! += 1;
     } else {
-      const target = pick(t.workers.filter((w) => !killed.has(w.pid)));
+      const target = pick(t.workers.filter((w) => notKilledYet(w.pid)));
       if (!target) continue;
-      killed.add(target.pid);
+      killed.set(target.pid, startTicks(target.pid));
       process.kill(target.pid, 'SIGKILL');
       workerKills += 1;
     }
@@ -178,7 +180,8 @@ test('kill storm as PID 1: one restart per main-process kill, none per worker ki
     .map((p) => `${p.pid} ${comm(p.pid)} pgid ${pgidOf(p.pid)} state ${p.state}`);
   assert.deepEqual(leftovers, [], 'processes of an earlier run');
   assert.equal(t.workers.length, ids.length * WORKERS, 'each main has its workers');
-  for (const pid of killed) assert.equal(isAlive(pid), false, `killed ${pid} is gone`);
+  for (const [pid, ticks] of killed)
+    assert.ok(!isAlive(pid) || startTicks(pid) !== ticks, `killed ${pid} is gone`);
 
   const { body } = await getText(url('/metrics'));
   const figures = {
