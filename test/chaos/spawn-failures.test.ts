@@ -345,7 +345,7 @@ describe('EMFILE: the supervisor is out of descriptors', () => {
         });
         assert.deepEqual(readStarts(startsFile), [first, Number(again.pid)], 'one run before, one after');
         console.log(
-          `spawn-failures EMFILE${title}: limit ${limit} descriptors, ${failures.length} failed attempts (${failures.map((r) => r.code).join(',')}), gaps ${gaps.join('/')} ms, running again as pid ${again.pid}`,
+          `spawn-failures EMFILE (${asUser ? '<user>, ' : ''}${killFirst ? 'restart due while exhausted' : 'crashed while exhausted'}): limit ${limit} descriptors, ${failures.length} failed attempts (${failures.map((r) => r.code).join(',')}), gaps ${gaps.join('/')} ms, running again as pid ${again.pid}`,
         );
         assert.equal(await stopped(cli), 0);
       },
