@@ -1,12 +1,14 @@
 // `npm run bench`: every benchmark in one run, printed for the README. Not tests: figures on a
 // shared 2-core machine vary, so targets are compared here, never asserted in the test suite.
-// BENCH_ONLY=supervisor,log,reaper,http,registry picks some; BENCH_RESTARTS sets the respawn count.
+// BENCH_ONLY=supervisor,soak,log,reaper,http picks some; BENCH_RESTARTS sets the respawn count,
+// BENCH_SOAK_RESTARTS the restart soak's (default 10,000).
 import { benchHttp, formatHttpBench } from './http.js';
 import { benchLogThroughput, formatThroughput } from './log-throughput.js';
 import { benchReaper, formatReaperTable } from './reaper.js';
+import { benchRestartSoak, formatRestartSoak } from './restart-soak.js';
 import { benchSupervisor } from './supervisor.js';
 
-const only = new Set((process.env.BENCH_ONLY ?? 'supervisor,log,reaper,http').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'supervisor,soak,log,reaper,http').split(','));
 const section = (title: string) => console.log(`\n=== ${title} ===`);
 
 if (only.has('supervisor')) {
@@ -26,6 +28,12 @@ if (only.has('supervisor')) {
   console.log(
     `shutdown of ${s.components} components that exit ${s.exitAfterTermMs} ms after SIGTERM: median ${s.medianMs} ms, max ${s.maxMs} ms over ${s.runs} runs   (target < 250 ms)`,
   );
+}
+if (only.has('soak')) {
+  section('restart soak: 3 components crash-looping with zero backoff');
+  const soak = await benchRestartSoak({ restarts: Number(process.env.BENCH_SOAK_RESTARTS ?? 10_000) });
+  console.log(formatRestartSoak(soak));
+  console.log('(targets: descriptors flat, RSS within +40 MB of the start, alive at the end)');
 }
 if (only.has('log')) {
   section('log throughput through s7supervisor run');

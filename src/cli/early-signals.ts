@@ -13,7 +13,9 @@ const hold = (signal: NodeJS.Signals) => {
 export function holdEarlySignals(): void {
   if (held) return;
   held = [];
-  for (const signal of forwardableSignals) process.on(signal, hold);
+  // SIGHUP last: Node catches none of its own, so catching it is the outward sign that all are in
+  for (const signal of forwardableSignals.filter((s) => s !== 'SIGHUP')) process.on(signal, hold);
+  process.on('SIGHUP', hold);
 }
 
 /**

@@ -4,6 +4,7 @@
 // stream ends (a crash loses nothing); a line longer than MAX_LINE is cut into pieces, so memory
 // stays bounded whatever a child prints; and when the destination is full we stop reading the
 // child (it then blocks on its own write) instead of buffering.
+import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import type { LogSink, StdStream } from './sink.js';
@@ -295,7 +296,7 @@ const outputLoggers = new WeakMap<LogSink, Logger>();
 function outputLogger(sink: LogSink): Logger {
   let logger = outputLoggers.get(sink);
   if (!logger) {
-    logger = pino({ level: 'info' }, sink.records);
+    logger = pino({ level: 'info', base: { hostname: hostname() } }, sink.records);
     outputLoggers.set(sink, logger);
   }
   return logger;

@@ -16,7 +16,7 @@
 // child's 'error' event goes unhandled), and every feature it adds (buffering, encodings,
 // piping, cleanup on exit) is one a supervisor must turn off.
 import { spawn as nodeSpawn } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, fchownSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { loadNative } from './native.js';
@@ -101,6 +101,8 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
       if (slot !== 'pipe') return slot;
       const [readFd, writeFd] = loadNative().makePipe();
       made.push([childFd, readFd, writeFd]);
+      // a <user> component must be able to reopen it (/dev/stdout), as runc does for a container's user
+      if (spec.uid !== undefined) fchownSync(writeFd, spec.uid, spec.gid ?? -1);
       return writeFd;
     });
   } catch (error) {
