@@ -76,9 +76,11 @@ export function lookupAccount(
 function readLines(file: string): string[] {
   try {
     return readFileSync(file, 'utf8').split('\n');
-  } catch {
-    // no such file: only numeric ids can be resolved
-    return [];
+  } catch (error) {
+    // no such file: only numeric ids can be resolved. Anything else (EMFILE, ENFILE, EIO) says
+    // nothing about the user: it goes up, to be treated as the shortage it is
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
   }
 }
 
@@ -158,7 +160,14 @@ export function planSpawn(
   const registryEnv = { ...target.env };
   if (user === undefined)
     return { ok: true, plan: { file: target.command, args: [...target.args], env: registryEnv } };
-  const account = lookupAccount(user, options.passwdFile, options.groupFile);
+  let account: UserAccount | undefined;
+  try {
+    account = lookupAccount(user, options.passwdFile, options.groupFile);
+  } catch (error) {
+    // could not read /etc/passwd or /etc/group now (EMFILE...): a shortage, retried with backoff
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    return { ok: false, code, message: `cannot look up user "${user}": ${(error as Error).message}` };
+  }
   if (!account) return { ok: false, code: 'EUSER', message: `user "${user}" does not exist` };
   const identity =
     account.name !== undefined
@@ -175,6 +184,15 @@ export function planSpawn(
       ok: false,
       code: 'EPERM',
       message: `running as user "${user}" (uid ${account.uid}) needs the supervisor to run as root; it runs as uid ${self.uid}`,
+    };
+  }
+  // Only supplementary groups need setpriv: without any, Node's own uid/gid switch gives the same
+  // identity, costs no extra exec, and reports a failure to exec (EAGAIN at the user's process
+  // limit) as a start failure, where setpriv could only exit 126 like a crashed command
+  if (account.groups.every((id) => id === account.gid)) {
+    return {
+      ok: true,
+      plan: { file: target.command, args: [...target.args], env, uid: account.uid, gid: account.gid },
     };
   }
   const setpriv = options.setpriv === undefined ? findSetpriv() : options.setpriv;
