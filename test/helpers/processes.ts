@@ -69,10 +69,11 @@ export function runCli(
         message: `a log record matching ${predicate.toString()}`,
       }),
     kill: () => {
-      // components run in process groups of their own: kill each one the log says was started
-      for (const record of parseRecords(stdout)) {
-        if (record.msg === 'component started' && typeof record.pid === 'number') killGroup(record.pid);
-      }
+      // components run in process groups of their own, each led by a child of the supervisor: kill
+      // the groups of its children as they are now. Not by the pids its log once named: after a
+      // crash loop those numbers belong to someone else (pid_max is 32768). If the supervisor is
+      // already gone, its parent-death watchdog (or, as PID 1, the kernel) took them with it.
+      for (const pid of childrenOf(child.pid!)) killGroup(pid);
       killGroup(child.pid!);
       started.delete(handle);
     },
@@ -92,6 +93,22 @@ export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): voi
   } catch {
     // already gone
   }
+}
+
+/** the live children of `parent`, from /proc */
+export function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent)
+        children.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return children;
 }
 
 export function isAlive(pid: number): boolean {
