@@ -151,7 +151,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
    */
   private async startInTurn(): Promise<void> {
     for (;;) {
-      await this.waitFor(() => this.shuttingDown() || this.startsHeld === 0);
+      // no await unless held: the first group starts before startAll() returns, so a signal that
+      // came early (tini mode) finds its child already on its way
+      if (this.startsHeld > 0) await this.waitFor(() => this.shuttingDown() || this.startsHeld === 0);
       if (this.shuttingDown()) {
         this.waitingForTurn.clear();
         return;
