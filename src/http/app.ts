@@ -7,37 +7,24 @@
 // node:http, before express: probes from the live view (health-handler.ts), the rest from one
 // shared snapshot whose answers are computed once (snapshot-cache.ts). Express, which costs five
 // times node's own handling per request and leaves much more garbage, only gets the rest (control
-// routes, unknown paths, malformed requests), and on the TCP port through an admission gate: a
-// bounded rate and number at once, beyond which the answer is a cheap 503 with Retry-After.
+// routes, unknown paths, malformed requests). On the TCP port everything but the probes goes
+// through admission control (admission.ts): a bounded rate, the excess waiting in a bounded queue.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { performance } from 'node:perf_hooks';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
 import { negotiateFormat } from '../metrics/negotiate.js';
 import { createResourceReader } from '../metrics/resources.js';
 import type { SupervisorControl, SupervisorView } from '../supervisor/status.js';
+import { type AdmissionLimits, answerBusy, createAdmission, defaultAdmission } from './admission.js';
 import { addControlRoutes, bearerGuard } from './control.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
 import { SnapshotCache } from './snapshot-cache.js';
 import { sendStatusPage, statusPageTemplate } from './status-page.js';
-import { throttledLog } from './throttled-log.js';
 
 export type { ComponentJson } from './snapshot-cache.js';
-
-/** how much express may be asked to do on a port anyone can reach */
-export interface AdmissionLimits {
-  /** sustained requests per second */
-  ratePerSecond: number;
-  /** requests allowed in a burst above the rate */
-  burst: number;
-  /** requests in express at once (control routes wait for components) */
-  maxInFlight: number;
-}
-
-export const defaultAdmission: AdmissionLimits = { ratePerSecond: 100, burst: 100, maxInFlight: 32 };
 
 export interface HttpAppOptions {
   view: SupervisorView;
@@ -54,7 +41,10 @@ export interface HttpAppOptions {
   metrics?: SupervisorMetrics;
   /** share one snapshot cache (and its /proc reading) between several apps */
   snapshots?: SnapshotCache;
-  /** the admission gate in front of express; default defaultAdmission, none (false) for a trusted caller */
+  /**
+   * the bound on what is served besides the probes (admission.ts): default defaultAdmission,
+   * none (false) for a trusted caller (the control socket)
+   */
   admission?: AdmissionLimits | false;
   logger?: Logger;
 }
@@ -80,14 +70,28 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const health = healthHandler(view);
   const reading = readingHandler(options, snapshots, metrics);
   const limits = options.admission ?? (options.trustCaller ? false : defaultAdmission);
-  const gate = limits ? admissionGate(limits, options.logger) : undefined;
+  const admission = limits ? createAdmission(limits, options.logger) : undefined;
   // express is loaded on the first request that needs it (about 5 MB less for an idle supervisor)
   let app: Express | undefined;
-  const handler: RequestListener = (req, res) => {
-    if (health(req, res) || reading.handle(req, res)) return;
-    if (gate && !gate.enter(req, res)) return;
+  let inExpress = 0;
+  const route = (req: IncomingMessage, res: ServerResponse) => {
+    if (reading.handle(req, res)) return;
+    // control routes wait for components: a bound on how many may wait at once
+    if (admission && inExpress >= maxInExpress) {
+      answerBusy(req, res);
+      return;
+    }
+    inExpress += 1;
+    res.once('close', () => {
+      inExpress -= 1;
+    });
     app ??= expressApp(options, reading);
     app(req, res);
+  };
+  const handler: RequestListener = (req, res) => {
+    if (health(req, res)) return;
+    if (admission) admission.admit(req, res, () => route(req, res));
+    else route(req, res);
   };
   return Object.assign(handler, { metrics, snapshots });
 }
@@ -219,47 +223,8 @@ function readingHandler(
   };
 }
 
-/**
- * A token bucket (rate and burst) plus a bound on requests at once. A request turned away gets a
- * 503 with Retry-After, which costs about what a probe costs; the first one of a minute is logged.
- */
-function admissionGate(limits: AdmissionLimits, logger: Logger | undefined) {
-  let tokens = limits.burst;
-  let last = performance.now();
-  let inFlight = 0;
-  const refusal = throttledLog();
-  return {
-    enter(req: IncomingMessage, res: ServerResponse): boolean {
-      const now = performance.now();
-      tokens = Math.min(limits.burst, tokens + ((now - last) / 1000) * limits.ratePerSecond);
-      last = now;
-      if (tokens >= 1 && inFlight < limits.maxInFlight) {
-        tokens -= 1;
-        inFlight += 1;
-        res.once('close', () => {
-          inFlight -= 1;
-        });
-        return true;
-      }
-      refusal((refused) =>
-        logger?.warn(
-          { refused, ...limits },
-          `HTTP: more requests than the limits allow (beyond probes, metrics, status page and API): ${refused} answered 503 since the last such line`,
-        ),
-      );
-      const body = 'busy: too many requests, retry in a second\n';
-      res.writeHead(503, {
-        'Content-Type': 'text/plain; charset=utf-8',
-        'Content-Length': Buffer.byteLength(body),
-        'Retry-After': '1',
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-      });
-      res.end(req.method === 'HEAD' ? undefined : body);
-      return false;
-    },
-  };
-}
+/** requests in express at once on a port with admission control */
+const maxInExpress = 32;
 
 /** The control routes, the API in any other spelling express accepts, 404s and 400s. */
 function expressApp(options: HttpAppOptions, reading: ReadingHandler): Express {

@@ -325,7 +325,7 @@ test('HTTP abuse: slowloris and a request storm leave probes fast, restarts prom
       afterRss = vmRss(supervisor.pid);
       return afterRss <= before + RSS_SLACK_BYTES ? afterRss : undefined;
     },
-    { timeout: 15_000, interval: 200, message: 'RSS back near its figure before the storm' },
+    { timeout: 40_000, interval: 200, message: 'RSS back near its figure before the storm' },
   ).catch(() => undefined);
   const settleMs = performance.now() - stormEnd;
   let socketsAfter = socketCount(supervisor.pid);
