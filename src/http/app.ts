@@ -17,7 +17,13 @@ import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
 import { negotiateFormat } from '../metrics/negotiate.js';
 import { createResourceReader } from '../metrics/resources.js';
 import type { SupervisorControl, SupervisorView } from '../supervisor/status.js';
-import { type AdmissionLimits, answerBusy, createAdmission, defaultAdmission } from './admission.js';
+import {
+  type Admission,
+  type AdmissionLimits,
+  answerBusy,
+  createAdmission,
+  defaultAdmission,
+} from './admission.js';
 import { addControlRoutes, bearerGuard } from './control.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
@@ -55,6 +61,8 @@ export interface HttpApp extends RequestListener {
   metrics: SupervisorMetrics;
   /** the snapshots this app answers from (created here unless passed in) */
   snapshots: SnapshotCache;
+  /** its admission control; none for a trusted caller */
+  admission: Admission | undefined;
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
@@ -93,7 +101,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (admission) admission.admit(req, res, () => route(req, res));
     else route(req, res);
   };
-  return Object.assign(handler, { metrics, snapshots });
+  return Object.assign(handler, { metrics, snapshots, admission });
 }
 
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: Buffer): void {
