@@ -89,17 +89,23 @@ export async function runCommand(argv: string[]): Promise<number> {
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
       ? undefined
       : controlSocketPath(options.socket, process.env, registry.config.temp);
+  // one /proc reading for everything that shows resources: metrics, page, API, stats log
+  let shared: Pick<HttpApp, 'metrics' | 'snapshots'> | undefined;
   try {
-    let metrics: HttpApp['metrics'] | undefined;
     if (port !== 0) {
       const app = createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}) });
-      metrics = app.metrics;
-      servers.push(await listenHttp(app, host, port));
+      shared = app;
+      servers.push(await listenHttp(app, host, port, { logger }));
       logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
     }
     if (socketPath) {
-      const app = createHttpApp({ ...appOptions, trustCaller: true, ...(metrics ? { metrics } : {}) });
-      servers.push(await openControlSocket(app, socketPath));
+      const app = createHttpApp({
+        ...appOptions,
+        trustCaller: true,
+        ...(shared ? { metrics: shared.metrics, snapshots: shared.snapshots } : {}),
+      });
+      shared ??= app;
+      servers.push(await openControlSocket(app, socketPath, { logger }));
       logger.info({ socket: socketPath }, `control socket ${socketPath}`);
     }
   } catch (error) {
@@ -112,7 +118,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`s7supervisor: ${error.message}\n`);
     return 2;
   }
-  const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval);
+  const stats = startStatsLog(
+    supervisor,
+    logger,
+    registry.config.tracestatsinterval,
+    ...(shared ? [shared.snapshots.resources] : []),
+  );
 
   const code = tini
     ? await superviseOneCommand(supervisor, logger)

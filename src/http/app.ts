@@ -1,18 +1,36 @@
 // The HTTP face of the supervisor (design.md §4): health endpoints for orchestrators, /metrics
 // for Prometheus, status as JSON, and (only with a token, or on the trusted control socket) the
 // control routes. Built on a SupervisorView only: it never changes the supervisor's state except
-// through SupervisorControl. The health endpoints are answered before express (health-handler.ts).
+// through SupervisorControl.
+//
+// What is polled (the probes, /metrics, the status page, the JSON API) is answered straight from
+// node:http, before express: probes from the live view (health-handler.ts), the rest from one
+// shared snapshot whose answers are computed once (snapshot-cache.ts). Express, which costs five
+// times node's own handling per request and leaves much more garbage, only gets the rest (control
+// routes, unknown paths, malformed requests). On the TCP port everything but the probes goes
+// through admission control (admission.ts): a bounded rate, the excess waiting in a bounded queue.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
-import { componentResources } from '../metrics/resources.js';
-import type { ComponentStatus, SupervisorControl, SupervisorView } from '../supervisor/status.js';
+import { negotiateFormat } from '../metrics/negotiate.js';
+import { createResourceReader } from '../metrics/resources.js';
+import type { SupervisorControl, SupervisorView } from '../supervisor/status.js';
+import {
+  type Admission,
+  type AdmissionLimits,
+  answerBusy,
+  createAdmission,
+  defaultAdmission,
+} from './admission.js';
 import { addControlRoutes, bearerGuard } from './control.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
-import { type StatusPageData, statusPageHandler } from './status-page.js';
+import { SnapshotCache } from './snapshot-cache.js';
+import { sendStatusPage, statusPageTemplate } from './status-page.js';
+
+export type { ComponentJson } from './snapshot-cache.js';
 
 export interface HttpAppOptions {
   view: SupervisorView;
@@ -27,6 +45,13 @@ export interface HttpAppOptions {
   pid1?: boolean;
   /** share one metrics instance between several apps (TCP port and control socket) */
   metrics?: SupervisorMetrics;
+  /** share one snapshot cache (and its /proc reading) between several apps */
+  snapshots?: SnapshotCache;
+  /**
+   * the bound on what is served besides the probes (admission.ts): default defaultAdmission,
+   * none (false) for a trusted caller (the control socket)
+   */
+  admission?: AdmissionLimits | false;
   logger?: Logger;
 }
 
@@ -34,90 +59,183 @@ export interface HttpAppOptions {
 export interface HttpApp extends RequestListener {
   /** the metrics this app serves (created here unless passed in) */
   metrics: SupervisorMetrics;
-}
-
-/** a component as the JSON API shows it: its snapshot plus uptime and resources, never its environment */
-export interface ComponentJson extends ComponentStatus {
-  /** seconds since the last start, while its process runs */
-  uptimeSeconds?: number;
-  /** resident memory, CPU seconds and live processes of its process group, while it runs */
-  resources?: { rssBytes: number; cpuSeconds: number; processes: number };
-}
-
-function toJson(statuses: ComponentStatus[]): ComponentJson[] {
-  const resources = componentResources(statuses);
-  const now = Date.now();
-  return statuses.map((status) => {
-    const json: ComponentJson = { ...status };
-    if (status.pid !== undefined && status.startedAt !== undefined)
-      json.uptimeSeconds = Math.max(0, (now - status.startedAt) / 1000);
-    const group = resources.get(status.id);
-    if (group) json.resources = { ...group };
-    return json;
-  });
-}
-
-function statusPageData(options: HttpAppOptions): Omit<StatusPageData, 'now'> {
-  const { view } = options;
-  const components = view.components();
-  return {
-    version: options.version,
-    phase: view.phase,
-    ready: readyz(view.phase, components, { verbose: false, exclude: [] }).status === 200,
-    components: toJson(components),
-    // buttons only where a token guards the routes: the socket is for the CLI, not browsers
-    controls: Boolean(options.control && options.controlToken && !options.trustCaller),
-  };
+  /** the snapshots this app answers from (created here unless passed in) */
+  snapshots: SnapshotCache;
+  /** its admission control; none for a trusted caller */
+  admission: Admission | undefined;
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { view } = options;
+  const snapshots = options.snapshots ?? new SnapshotCache(view, createResourceReader());
   const metrics =
-    options.metrics ?? createMetrics(view, { version: options.version, pid1: options.pid1 ?? false });
+    options.metrics ??
+    createMetrics(view, {
+      version: options.version,
+      pid1: options.pid1 ?? false,
+      resources: snapshots.resources,
+    });
   const health = healthHandler(view);
-  // Probes and scrapes are all most supervisors ever get: they are answered without express,
-  // which is loaded on the first other request (about 5 MB less for an idle supervisor).
+  const reading = readingHandler(options, snapshots, metrics);
+  const limits = options.admission ?? (options.trustCaller ? false : defaultAdmission);
+  const admission = limits ? createAdmission(limits, options.logger) : undefined;
+  // express is loaded on the first request that needs it (about 5 MB less for an idle supervisor)
   let app: Express | undefined;
-  const handler: RequestListener = (req, res) => {
-    if (health(req, res) || serveMetrics(metrics, req, res, options.logger)) return;
-    app ??= expressApp(options, view);
+  let inExpress = 0;
+  const route = (req: IncomingMessage, res: ServerResponse) => {
+    if (reading.handle(req, res)) return;
+    // control routes wait for components: a bound on how many may wait at once
+    if (admission && inExpress >= maxInExpress) {
+      answerBusy(req, res);
+      return;
+    }
+    inExpress += 1;
+    res.once('close', () => {
+      inExpress -= 1;
+    });
+    app ??= expressApp(options, reading);
     app(req, res);
   };
-  return Object.assign(handler, { metrics });
+  const handler: RequestListener = (req, res) => {
+    if (health(req, res)) return;
+    if (admission) admission.admit(req, res, () => route(req, res));
+    else route(req, res);
+  };
+  return Object.assign(handler, { metrics, snapshots, admission });
 }
 
-/** GET /metrics; false for any other request */
-function serveMetrics(
+function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: Buffer): void {
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': body.length,
+    // live answers: nothing may cache them
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
+
+interface ReadingHandler {
+  /** answers GET/HEAD of /, /metrics, /api/v1/components[/ID] and returns true; false for the rest */
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  page(req: IncomingMessage, res: ServerResponse): void;
+  list(req: IncomingMessage, res: ServerResponse): void;
+  one(req: IncomingMessage, res: ServerResponse, id: string): void;
+}
+
+function readingHandler(
+  options: HttpAppOptions,
+  snapshots: SnapshotCache,
   metrics: SupervisorMetrics,
-  req: IncomingMessage,
-  res: ServerResponse,
-  logger: Logger | undefined,
-): boolean {
-  if (
-    (req.method !== 'GET' && req.method !== 'HEAD') ||
-    (req.url !== '/metrics' && !req.url?.startsWith('/metrics?'))
-  )
-    return false;
-  metrics.render(req.headers.accept).then(
-    ({ contentType, body }) => {
-      res.writeHead(200, {
-        'Content-Type': contentType,
-        'Content-Length': Buffer.byteLength(body),
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
+): ReadingHandler {
+  // buttons only where a token guards the routes: the socket is for the CLI, not browsers
+  const controls = Boolean(options.control && options.controlToken && !options.trustCaller);
+  const { version, logger } = options;
+
+  const page = (req: IncomingMessage, res: ServerResponse) => {
+    const snapshot = snapshots.get();
+    let template = snapshot.derived.page.get(controls);
+    if (!template) {
+      template = statusPageTemplate({
+        version,
+        phase: snapshot.phase,
+        ready: readyz(snapshot.phase, snapshot.components, { verbose: false, exclude: [] }).status === 200,
+        components: [...snapshot.components],
+        controls,
+        now: Date.now(),
       });
-      res.end(req.method === 'HEAD' ? undefined : body);
+      snapshot.derived.page.set(controls, template);
+    }
+    sendStatusPage(req, res, template);
+  };
+
+  const list = (req: IncomingMessage, res: ServerResponse) => {
+    const snapshot = snapshots.get();
+    snapshot.derived.list ??= json({ version, phase: snapshot.phase, components: snapshot.components });
+    sendJson(req, res, 200, snapshot.derived.list);
+  };
+
+  const one = (req: IncomingMessage, res: ServerResponse, id: string) => {
+    const snapshot = snapshots.get();
+    const { derived } = snapshot;
+    // only ids that exist are remembered: the others come from the request, without bound
+    let body = derived.one.get(id);
+    if (body === undefined) {
+      const component = snapshot.components.find((c) => c.id === id);
+      if (!component) {
+        sendJson(req, res, 404, json({ ok: false, message: `no component "${id}"` }));
+        return;
+      }
+      body = json(component);
+      derived.one.set(id, body);
+    }
+    sendJson(req, res, 200, body);
+  };
+
+  const serveMetrics = (req: IncomingMessage, res: ServerResponse) => {
+    const { derived } = snapshots.get();
+    const format = negotiateFormat(req.headers.accept);
+    let rendered = derived.metrics.get(format);
+    if (!rendered) {
+      rendered = metrics
+        .render(req.headers.accept)
+        .then(({ contentType, body }) => ({ contentType, body: Buffer.from(body, 'utf8') }));
+      derived.metrics.set(format, rendered);
+      // a failed rendering is not kept: the next scrape tries again
+      rendered.catch(() => derived.metrics.delete(format));
+    }
+    rendered.then(
+      ({ contentType, body }) => {
+        res.writeHead(200, {
+          'Content-Type': contentType,
+          'Content-Length': body.length,
+          'Cache-Control': 'no-store',
+          'X-Content-Type-Options': 'nosniff',
+        });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (error: unknown) => {
+        logger?.error({ err: error }, 'rendering /metrics failed');
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal error\n');
+      },
+    );
+  };
+
+  const prefix = '/api/v1/components/';
+  return {
+    page,
+    list,
+    one,
+    handle(req, res) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+      const url = req.url ?? '/';
+      const mark = url.indexOf('?');
+      const path = mark === -1 ? url : url.slice(0, mark);
+      if (path === '/metrics') serveMetrics(req, res);
+      else if (path === '/') page(req, res);
+      else if (path === '/api/v1/components') list(req, res);
+      else if (path.startsWith(prefix)) {
+        let id: string;
+        try {
+          id = decodeURIComponent(path.slice(prefix.length));
+        } catch {
+          return false; // malformed escapes: the express app answers 400
+        }
+        if (id === '' || id.includes('/')) return false;
+        one(req, res, id);
+      } else return false;
+      return true;
     },
-    (error: unknown) => {
-      logger?.error({ err: error }, 'rendering /metrics failed');
-      res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal error\n');
-    },
-  );
-  return true;
+  };
 }
 
-/** The JSON API, control routes, status page and 404s. */
-function expressApp(options: HttpAppOptions, view: SupervisorView): Express {
+/** requests in express at once on a port with admission control */
+const maxInExpress = 32;
+
+/** The control routes, the API in any other spelling express accepts, 404s and 400s. */
+function expressApp(options: HttpAppOptions, reading: ReadingHandler): Express {
   const express = createRequire(import.meta.url)('express') as typeof import('express');
   const app = express();
   app.disable('x-powered-by');
@@ -129,28 +247,15 @@ function expressApp(options: HttpAppOptions, view: SupervisorView): Express {
     next();
   });
 
-  app.get('/api/v1/components', (_req, res) => {
-    res.json({ version: options.version, phase: view.phase, components: toJson(view.components()) });
-  });
-  app.get('/api/v1/components/:id', (req, res) => {
-    const component = view.component(req.params.id);
-    if (!component) {
-      res.status(404).json({ ok: false, message: `no component "${req.params.id}"` });
-      return;
-    }
-    res.json(toJson([component])[0]);
-  });
+  // the reading handler takes their usual spelling; these catch the rest (a trailing slash, case)
+  app.get('/api/v1/components', (req, res) => reading.list(req, res));
+  app.get('/api/v1/components/:id', (req, res) => reading.one(req, res, String(req.params.id)));
 
   if (options.control && (options.trustCaller || options.controlToken)) {
     const guard =
       options.trustCaller || !options.controlToken ? undefined : bearerGuard(options.controlToken);
     addControlRoutes(app, options.control, guard);
   }
-
-  app.get(
-    '/',
-    statusPageHandler(() => statusPageData(options)),
-  );
 
   app.use((_req, res) => {
     res.status(404).type('text/plain; charset=utf-8').send('404 page not found\n');

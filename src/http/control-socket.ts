@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import type http from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import { listenUnixSocket, StartupError } from './listen.js';
+import { type ListenOptions, listenUnixSocket, StartupError } from './listen.js';
 
 /** where the running supervisor's control socket is: flag, then environment, then <temp> */
 export function controlSocketPath(flag: string | undefined, env: NodeJS.ProcessEnv, temp: string): string {
@@ -27,7 +27,11 @@ export function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> 
   });
 }
 
-export async function openControlSocket(app: http.RequestListener, path: string): Promise<http.Server> {
+export async function openControlSocket(
+  app: http.RequestListener,
+  path: string,
+  options: ListenOptions = {},
+): Promise<http.Server> {
   try {
     mkdirSync(dirname(path), { recursive: true });
   } catch (error) {
@@ -41,7 +45,7 @@ export async function openControlSocket(app: http.RequestListener, path: string)
     // left behind by a run that did not exit cleanly: nobody listens, so it is safe to replace
     rmSync(path, { force: true });
   }
-  const server = await listenUnixSocket(app, path);
+  const server = await listenUnixSocket(app, path, options);
   // removed on exit, so the next run (and the CLI) never meets a dead socket
   server.once('close', () => rmSync(path, { force: true }));
   return server;

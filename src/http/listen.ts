@@ -1,8 +1,16 @@
 // Starting the HTTP server: a port that is taken or forbidden is the user's problem to fix, so it
 // becomes a StartupError with one readable line (run exits 2 with it), never a stack trace.
-import { lstatSync } from 'node:fs';
+// Once listening, the server must never take the supervisor (PID 1) down: an 'error' it emits
+// later (an accept() failing with EMFILE, say) is logged, and it keeps listening. Client errors
+// (a malformed request, a reset, a request that timed out) are left to node's own handling, which
+// answers 400/408/431 when it still can and destroys that one socket. Slow and idle clients are
+// cut off by the timeouts below, and the number of connections is bounded so that they cannot use
+// up the file descriptors the supervisor needs for its components.
+import { lstatSync, readFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import http from 'node:http';
+import type { Logger } from 'pino';
+import { throttledLog } from './throttled-log.js';
 
 /** the server could not start for a reason the user can fix */
 export class StartupError extends Error {
@@ -22,14 +30,86 @@ function where(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function configure(server: http.Server): void {
-  // probes and scrapes are short; do not let idle or slow clients hold sockets for long
-  server.keepAliveTimeout = 5_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+export interface ListenOptions {
+  /** where errors after listening and dropped connections are said */
+  logger?: Logger;
+  /** connections at once; beyond it new ones are closed at once (default: from the open-file limit) */
+  maxConnections?: number;
 }
 
-function listen(server: http.Server, start: () => void, describe: (code: string, message: string) => string) {
+/** the timeouts every server gets (ms): a legitimate client sends its headers at once */
+export const serverTimeouts = {
+  /** the whole header block must arrive within this from the connection (or the previous response) */
+  headersTimeout: 10_000,
+  /** the whole request, body included (control requests have no body) */
+  requestTimeout: 15_000,
+  /** an idle keep-alive connection is closed after this */
+  keepAliveTimeout: 5_000,
+  /** how often node looks for connections past headersTimeout/requestTimeout (its default is 30 s) */
+  connectionsCheckingInterval: 1_000,
+} as const;
+
+/**
+ * Connections one server accepts at once: half the open-file limit (the rest stays for the
+ * components' pipes, checks and logs), at least 64, at most 4096. Node raises the soft limit to
+ * the hard one at start-up, so this is usually 4096.
+ */
+export function defaultMaxConnections(limits = readLimits()): number {
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+  const files =
+    match?.[1] === undefined ? 1024 : match[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(match[1]);
+  return Math.max(64, Math.min(4096, Math.floor(files / 2)));
+}
+
+function readLimits(): string {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function createServer(app: RequestListener, options: ListenOptions): http.Server {
+  const server = http.createServer(
+    { connectionsCheckingInterval: serverTimeouts.connectionsCheckingInterval },
+    app,
+  );
+  server.headersTimeout = serverTimeouts.headersTimeout;
+  server.requestTimeout = serverTimeouts.requestTimeout;
+  server.keepAliveTimeout = serverTimeouts.keepAliveTimeout;
+  server.maxConnections = options.maxConnections ?? defaultMaxConnections();
+  const dropped = throttledLog();
+  // 'drop' (node 18.6+): a connection closed at once because maxConnections was reached
+  server.on('drop', () =>
+    dropped((count) =>
+      options.logger?.warn(
+        { dropped: count, maxConnections: server.maxConnections },
+        `HTTP: ${count} connection(s) closed at once since the last such line: ${server.maxConnections} connections are open`,
+      ),
+    ),
+  );
+  return server;
+}
+
+/** from now on an error of the server is logged, never thrown at the process */
+function survive(server: http.Server, where: string, logger: Logger | undefined): void {
+  const failed = throttledLog();
+  server.on('error', (error: NodeJS.ErrnoException) =>
+    failed((count) =>
+      logger?.error(
+        { err: error, code: error.code, count },
+        `HTTP server on ${where}: ${error.message} (${count} error(s) since the last such line); still listening`,
+      ),
+    ),
+  );
+}
+
+function listen(
+  server: http.Server,
+  start: () => void,
+  describe: (code: string, message: string) => string,
+  listening: () => void,
+) {
   return new Promise<http.Server>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
@@ -38,6 +118,8 @@ function listen(server: http.Server, start: () => void, describe: (code: string,
     };
     const onListening = () => {
       server.off('error', onError);
+      // in the same tick: there is no moment without an 'error' listener
+      listening();
       resolve(server);
     };
     server.once('error', onError);
@@ -47,14 +129,20 @@ function listen(server: http.Server, start: () => void, describe: (code: string,
 }
 
 /** Listens on host:port (port 0: any free port; read it from server.address()). */
-export function listenHttp(app: RequestListener, host: string, port: number): Promise<http.Server> {
-  const server = http.createServer(app);
-  configure(server);
-  return listen(
+export async function listenHttp(
+  app: RequestListener,
+  host: string,
+  port: number,
+  options: ListenOptions = {},
+): Promise<http.Server> {
+  const server = createServer(app, options);
+  await listen(
     server,
     () => server.listen(port, host),
     (_code, explanation) => `cannot listen on ${where(host, port)}: ${explanation}`,
+    () => survive(server, where(host, port), options.logger),
   );
+  return server;
 }
 
 /**
@@ -62,9 +150,12 @@ export function listenHttp(app: RequestListener, host: string, port: number): Pr
  * created under a restrictive umask, so there is no moment when others could connect. Removing a
  * stale socket file first is the caller's decision.
  */
-export async function listenUnixSocket(app: RequestListener, path: string): Promise<http.Server> {
-  const server = http.createServer(app);
-  configure(server);
+export async function listenUnixSocket(
+  app: RequestListener,
+  path: string,
+  options: ListenOptions = {},
+): Promise<http.Server> {
+  const server = createServer(app, options);
   await listen(
     server,
     () => {
@@ -83,6 +174,7 @@ export async function listenUnixSocket(app: RequestListener, path: string): Prom
             ? 'permission denied (set <temp> or S7SUPERVISOR_SOCKET to a writable place)'
             : explanation
       }`,
+    () => survive(server, path, options.logger),
   );
   // no chmod afterwards: the umask already made it 0600, and a chmod by path after an await would
   // follow a symlink that someone with write access to the folder put there meanwhile

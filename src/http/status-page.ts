@@ -5,11 +5,12 @@
 // token the person typed (kept in sessionStorage, for that tab only).
 // Everything shown comes from the registry or the processes and is escaped; the environment is
 // not part of a ComponentStatus, so it cannot be shown. A nonce-based CSP allows only our script.
+// The page is rendered once per snapshot (snapshot-cache.ts), each response with a nonce of its own.
 import { randomBytes } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ComponentState, SupervisorPhase } from '../supervisor/status.js';
 import { formatLastExit, formatMemory, formatNote, formatUptime } from '../view/format.js';
-import type { ComponentJson } from './app.js';
+import type { ComponentJson } from './snapshot-cache.js';
 
 export interface StatusPageData {
   version: string;
@@ -34,20 +35,51 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** the express handler: renders from a fresh snapshot on every request */
-export function statusPageHandler(data: () => Omit<StatusPageData, 'now'>) {
-  return (_req: Request, res: Response): void => {
-    const nonce = randomBytes(16).toString('base64');
-    res
-      .status(200)
-      .type('text/html; charset=utf-8')
-      .set({
-        'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
-        'Referrer-Policy': 'no-referrer',
-        'X-Frame-Options': 'DENY',
-      })
-      .send(renderStatusPage({ ...data(), now: Date.now() }, nonce));
-  };
+/** the page of one snapshot, cut where each response puts its own CSP nonce */
+export interface PageTemplate {
+  parts: Buffer[];
+  /** bytes of all the parts */
+  length: number;
+}
+
+// Where the nonce goes in a template: random, so no registry text can contain it and cut the page.
+const noncePlaceholder = `nonce${randomBytes(18).toString('hex')}`;
+
+/** Renders the page once for a snapshot; sendStatusPage completes it for each response. */
+export function statusPageTemplate(data: StatusPageData): PageTemplate {
+  const parts = renderStatusPage(data, noncePlaceholder)
+    .split(noncePlaceholder)
+    .map((part) => Buffer.from(part, 'utf8'));
+  return { parts, length: parts.reduce((sum, part) => sum + part.length, 0) };
+}
+
+/**
+ * Answers GET / (or HEAD) with the page and a nonce of its own: a nonce is never shared between
+ * two responses, even when the page is. The parts are written as they are (corked into one
+ * write), not copied into one buffer per response.
+ */
+export function sendStatusPage(req: IncomingMessage, res: ServerResponse, page: PageTemplate): void {
+  const nonce = randomBytes(16).toString('base64');
+  const nonceBytes = Buffer.from(nonce, 'latin1');
+  res.writeHead(200, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': page.length + nonceBytes.length * (page.parts.length - 1),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+  });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  res.cork();
+  page.parts.forEach((part, index) => {
+    if (index > 0) res.write(nonceBytes);
+    res.write(part);
+  });
+  res.end(); // uncorks
 }
 
 export function renderStatusPage(data: StatusPageData, nonce: string): string {

@@ -1,7 +1,7 @@
 // The metrics of design.md §6 in a registry of our own (not prom-client's global one), plus
 // prom-client's default metrics. Component gauges and counters are filled from one snapshot of
-// the supervisor and one /proc pass per scrape, so a scrape is consistent and costs nothing
-// between scrapes; probe results, reaped orphans and reloads arrive as events.
+// the supervisor and the shared /proc reading (resources.ts) per scrape, so a scrape is consistent
+// and costs nothing between scrapes; probe results, reaped orphans and reloads arrive as events.
 import {
   Counter,
   type CounterConfiguration,
@@ -20,7 +20,7 @@ import {
   type SupervisorView,
 } from '../supervisor/status.js';
 import { type ExpositionFormat, negotiateFormat } from './negotiate.js';
-import { componentResources } from './resources.js';
+import { createResourceReader, type ResourceReader } from './resources.js';
 
 export interface MetricsOptions {
   version: string;
@@ -28,6 +28,8 @@ export interface MetricsOptions {
   pid1: boolean;
   /** prom-client's process and Node.js metrics; on unless false */
   defaultMetrics?: boolean;
+  /** the shared, rate-bounded /proc reading (one of its own unless given) */
+  resources?: ResourceReader;
 }
 
 export interface RenderedMetrics {
@@ -45,7 +47,7 @@ export interface SupervisorMetrics {
 
 interface Scrape {
   components: ComponentStatus[];
-  resources: Map<string, GroupStats>;
+  resources: ReadonlyMap<string, Readonly<GroupStats>>;
 }
 
 interface Sample {
@@ -97,8 +99,9 @@ export function createMetrics(view: SupervisorView, options: MetricsOptions): Su
   // them: no per-series bookkeeping between scrapes, and a component removed by a reload simply
   // is not there any more.
   let scrape: Scrape = { components: [], resources: new Map() };
+  const resources = options.resources ?? createResourceReader();
   const perComponent =
-    (value: (c: ComponentStatus, group: GroupStats | undefined) => number | undefined) => () => {
+    (value: (c: ComponentStatus, group: Readonly<GroupStats> | undefined) => number | undefined) => () => {
       const samples: Sample[] = [];
       for (const c of scrape.components) {
         const v = value(c, scrape.resources.get(c.id));
@@ -251,7 +254,7 @@ export function createMetrics(view: SupervisorView, options: MetricsOptions): Su
 
   const takeSnapshot = () => {
     const components = view.components();
-    scrape = { components, resources: componentResources(components) };
+    scrape = { components, resources: resources.read(components) };
     const present = new Set(components.map((c) => c.id));
     for (const [component, kinds] of checkSeries) {
       if (present.has(component)) continue;

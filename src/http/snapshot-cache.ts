@@ -1,0 +1,126 @@
+// One snapshot of the supervisor for every reading request: GET /, /api/v1/components[/ID] and
+// /metrics are answered from it, and what is derived from it (the JSON bodies, the page, the
+// metrics text) is computed once per snapshot, not once per request. So a storm of requests costs
+// what a probe costs, whatever the number of components, and does not multiply /proc passes or
+// renders (nor the garbage they leave, which is what made the heap and the RSS grow).
+//
+// A snapshot is replaced as soon as the supervisor says something changed (any event of its view:
+// a state change, a probe result, a reaped orphan, a reload), when the phase changes, and in any
+// case after `maxAgeMs` (1 s: uptimes and resources move on). So what a reader sees is never
+// older than the last change, and at most 1 s old otherwise.
+import { performance } from 'node:perf_hooks';
+import type { ExpositionFormat } from '../metrics/negotiate.js';
+import type { ResourceReader } from '../metrics/resources.js';
+import type { ComponentStatus, SupervisorPhase, SupervisorView } from '../supervisor/status.js';
+import type { PageTemplate } from './status-page.js';
+
+/** a component as the JSON API shows it: its snapshot plus uptime and resources, never its environment */
+export interface ComponentJson extends ComponentStatus {
+  /** seconds since the last start, while its process runs */
+  uptimeSeconds?: number;
+  /** resident memory, CPU seconds and live processes of its process group, while it runs */
+  resources?: { rssBytes: number; cpuSeconds: number; processes: number };
+}
+
+/** a /metrics answer, encoded once */
+export interface EncodedMetrics {
+  contentType: string;
+  body: Buffer;
+}
+
+/** what the reading requests derive from one snapshot, each computed on first use */
+export interface Derived {
+  /** the body of GET /api/v1/components */
+  list?: Buffer;
+  /** the body of GET /api/v1/components/ID, by id (undefined: no such component) */
+  one: Map<string, Buffer | undefined>;
+  /** the status page, with and without control buttons */
+  page: Map<boolean, PageTemplate>;
+  /** /metrics, by exposition format */
+  metrics: Map<ExpositionFormat, Promise<EncodedMetrics>>;
+}
+
+export interface Snapshot {
+  readonly phase: SupervisorPhase;
+  readonly components: readonly ComponentJson[];
+  readonly derived: Derived;
+}
+
+export interface SnapshotCacheOptions {
+  maxAgeMs?: number;
+  /** monotonic clock in ms */
+  now?: () => number;
+}
+
+export function toJson(
+  statuses: readonly ComponentStatus[],
+  resources: ResourceReader,
+  now = Date.now(),
+): ComponentJson[] {
+  const groups = resources.read(statuses);
+  return statuses.map((status) => {
+    const json: ComponentJson = { ...status };
+    if (status.pid !== undefined && status.startedAt !== undefined)
+      json.uptimeSeconds = Math.max(0, (now - status.startedAt) / 1000);
+    const group = groups.get(status.id);
+    if (group) json.resources = { ...group };
+    return json;
+  });
+}
+
+export class SnapshotCache {
+  private generation = 0;
+  private current: { generation: number; at: number; snapshot: Snapshot } | undefined;
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+  private readonly changed = () => {
+    this.generation += 1;
+  };
+  /** snapshots taken so far (for tests) */
+  builds = 0;
+
+  constructor(
+    private readonly view: SupervisorView,
+    readonly resources: ResourceReader,
+    options: SnapshotCacheOptions = {},
+  ) {
+    this.maxAgeMs = options.maxAgeMs ?? 1000;
+    this.now = options.now ?? (() => performance.now());
+    view.on('state', this.changed);
+    view.on('check', this.changed);
+    view.on('reaped', this.changed);
+    view.on('reload', this.changed);
+  }
+
+  get(): Snapshot {
+    const at = this.now();
+    const current = this.current;
+    if (
+      current &&
+      current.generation === this.generation &&
+      current.snapshot.phase === this.view.phase &&
+      at - current.at < this.maxAgeMs
+    )
+      return current.snapshot;
+    const snapshot = this.take();
+    this.current = { generation: this.generation, at, snapshot };
+    return snapshot;
+  }
+
+  /** stops listening to the supervisor */
+  close(): void {
+    this.view.off('state', this.changed);
+    this.view.off('check', this.changed);
+    this.view.off('reaped', this.changed);
+    this.view.off('reload', this.changed);
+  }
+
+  private take(): Snapshot {
+    this.builds += 1;
+    return {
+      phase: this.view.phase,
+      components: toJson(this.view.components(), this.resources),
+      derived: { one: new Map(), page: new Map(), metrics: new Map() },
+    };
+  }
+}
