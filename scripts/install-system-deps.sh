@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs beside Node and npm (root; a no-op when all are present).
 #   promtool/prometheus: metric-format and alert-rule tests, the end-to-end scrape test
-#   tini: the reaper benchmark's baseline
+#   tini: the reaper benchmark's baseline and the tini-mode terminal test's baseline
+#   nginx: the `signal` test (HUP reloads a real nginx)
 #   chromium: the status page's browser test (driven by playwright-core at /usr/bin/chromium)
 #   The four prebuilt addons of the npm package (scripts/build-prebuilds.sh, test/packaging):
 #   musl-dev: x86_64-linux-musl-gcc, for the linux-x64 musl prebuild
@@ -14,7 +15,7 @@
 # With arguments it installs those packages instead (container-test-setup.sh uses it so).
 set -euo pipefail
 packages=("$@")
-((${#packages[@]})) || packages=(prometheus tini chromium musl-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+((${#packages[@]})) || packages=(prometheus tini nginx chromium musl-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
   musl-dev:arm64 qemu-user-static libstdc++6-arm64-cross file)
 missing=()
 foreign=()

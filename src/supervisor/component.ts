@@ -129,6 +129,14 @@ export class Component {
     else if (this.state === 'starting') this.pendingSignals.push(signal);
   }
 
+  /**
+   * An operator's signal to the component's process group (`s7supervisor signal`): false when it
+   * has no process to receive it (not started yet, between runs, stopped).
+   */
+  sendSignal(signal: number): boolean {
+    return this.lifecycle.pid !== undefined && signalGroup(this.lifecycle.pid, signal);
+  }
+
   status(): ComponentStatus {
     const l = this.lifecycle;
     return {

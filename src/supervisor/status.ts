@@ -96,4 +96,9 @@ export interface SupervisorControl extends SupervisorView {
   restart(id?: string): Promise<ControlResult>;
   /** re-read the registry file; an invalid one changes nothing */
   reload(): Promise<ControlResult>;
+  /**
+   * rev. 2: send a signal (a name such as `HUP` or `SIGHUP`, or a number) to the component's
+   * process group. 404 unknown id, 422 unknown signal, 409 no process to signal.
+   */
+  signal(id: string, signal: string): Promise<ControlResult>;
 }

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CheckOutcome, StartProbe } from '../health/check.js';
+import { describeSignal, parseSignalArgument } from '../process/signals.js';
 import type { Registry, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
 import { AFTER_KILL_GRACE_MS } from './deadline.js';
@@ -232,6 +233,29 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       };
     }
     return this.control(id, (c) => c.restart(), 'restarting');
+  }
+
+  /** An operator's signal (design.md §1 `signal`) to one component's process group. */
+  async signal(id: string, text: string): Promise<ControlResult> {
+    const signal = parseSignalArgument(text);
+    if (!signal)
+      return {
+        ok: false,
+        status: 422,
+        message: `unknown signal "${text}": expected a name such as HUP, SIGUSR1 or TERM, or a number`,
+      };
+    const component = this.byId.get(id);
+    if (!component) return { ok: false, status: 404, message: `no component "${id}"` };
+    const pid = component.status().pid;
+    if (pid === undefined || !component.sendSignal(signal.number))
+      return {
+        ok: false,
+        status: 409,
+        message: `${id} has no process to signal (it is ${component.state})`,
+      };
+    const name = describeSignal(signal);
+    this.logger.info({ component: id, pid, signal: name }, `operator: ${name} sent`);
+    return { ok: true, message: `${name} sent to ${id} (process group ${pid})` };
   }
 
   /**
