@@ -174,6 +174,9 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
     switch (signal) {
       case 'SIGTERM':
       case 'SIGINT':
+        // during the shutdown delay a second signal only cuts the delay short (design.md §3 rev. 2):
+        // the components still get their stop signal; the one after that forces
+        if (supervisor.skipDrain()) return;
         if (supervisor.phase !== 'starting' && supervisor.phase !== 'running') {
           logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
           supervisor.killAll();
@@ -182,7 +185,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
           return;
         }
         logger.info({ signal }, `${signal} received: stopping`);
-        void supervisor.shutdown(`signal ${signal}`);
+        void supervisor.drainAndShutdown(`signal ${signal}`);
         return;
       case 'SIGHUP':
         logger.info('SIGHUP received: reloading the registry');

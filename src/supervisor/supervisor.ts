@@ -50,6 +50,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   /** re-evaluated on every state change: how start ordering and shutdown wait */
   private readonly waiters = new Set<() => void>();
   private shutdownPromise: Promise<void> | undefined;
+  /** while draining before a stop (shutdownDelay): ends the delay now */
+  private endDrain: (() => void) | undefined;
   /** components queued for their turn in the ordered start (see orderedStart) */
   private readonly waitingForTurn = new Set<Component>();
   /** the ordered start under way, if any */
@@ -188,11 +190,55 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     if (this.shutdownPromise) return this.shutdownPromise;
     this.currentPhase = gaveUp ? 'gave-up' : 'stopping';
     this.notifyWaiters();
-    this.shutdownPromise = this.stopAll(reason).then(() => {
-      if (!gaveUp) this.currentPhase = 'stopped';
-      this.resolveOutcome(gaveUp ? { kind: 'gave-up' } : { kind: 'stopped' });
-    });
+    this.shutdownPromise = this.stopEverything(reason, gaveUp);
     return this.shutdownPromise;
+  }
+
+  private async stopEverything(reason: string, gaveUp: boolean): Promise<void> {
+    await this.stopAll(reason);
+    if (!gaveUp) this.currentPhase = 'stopped';
+    this.resolveOutcome(gaveUp ? { kind: 'gave-up' } : { kind: 'stopped' });
+  }
+
+  /**
+   * Drain before stop (design.md §3 rev. 2): the first SIGTERM/SIGINT. The phase turns `stopping`
+   * at once (so /readyz answers 503 and load balancers take the pod out), the components keep
+   * running for `<shutdownDelay>` seconds, then they stop as in shutdown(), whose shutdownTimeout
+   * counts from the end of the delay. skipDrain() (a second signal) cuts the delay short.
+   */
+  drainAndShutdown(reason: string): Promise<void> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    const delay = this.registry.config.shutdownDelay;
+    // nothing runs that traffic could reach (an early signal, or all stopped): no point waiting
+    const anyRunning = this.list().some((c) => c.status().pid !== undefined);
+    if (delay <= 0 || !anyRunning) return this.shutdown(reason);
+    this.currentPhase = 'stopping';
+    this.notifyWaiters();
+    this.logger.info(
+      { reason, shutdownDelay: delay },
+      `draining: /readyz answers 503 from now on, the components stop in ${delay}s`,
+    );
+    const drained = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.endDrain = undefined;
+        resolve();
+      }, delay * 1000);
+      this.endDrain = () => {
+        clearTimeout(timer);
+        this.endDrain = undefined;
+        resolve();
+      };
+    });
+    this.shutdownPromise = drained.then(() => this.stopEverything(reason, false));
+    return this.shutdownPromise;
+  }
+
+  /** A second signal during the drain: stop now, in order. false when no drain is under way. */
+  skipDrain(): boolean {
+    if (!this.endDrain) return false;
+    this.logger.info('second signal during the shutdown delay: stopping the components now');
+    this.endDrain();
+    return true;
   }
 
   /** Second signal: no more asking. SIGKILL every group at once. */
