@@ -45,7 +45,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const logger = createLogger({
     level: options.logLevel ?? levelFromTracelevel(registry.config.tracelevel),
-    ...(registry.config.log ? { file: registry.config.log } : {}),
+    ...(registry.config.log
+      ? { file: registry.config.log, retentionDays: registry.config.logRetentionDays }
+      : {}),
     pretty: process.stdout.isTTY === true,
   });
   const tini = options.command !== undefined;
