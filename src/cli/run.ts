@@ -12,6 +12,7 @@ import { outputAttacher } from '../log/output.js';
 import { NativeAddonError } from '../process/native.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
+import { type ChildTerminal, ignoreTerminalStops, terminalForChild } from '../process/terminal.js';
 import { lookupUser } from '../process/users.js';
 import { startWatchdog } from '../process/watchdog.js';
 import { RegistryError } from '../registry/errors.js';
@@ -66,6 +67,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   const watchdog =
     reaperMode.mode === 'pid1' ? undefined : await startWatchdog((problem) => logger.warn(problem));
 
+  // tini mode on a terminal: the command gets it, with job control (design.md §5 rev. 2)
+  const terminal = tini ? terminalForChild() : undefined;
+  if (terminal)
+    logger.info(
+      { foreground: terminal.takeForeground },
+      terminal.takeForeground
+        ? 'stdin is our terminal: the command runs as its foreground process group'
+        : 'stdin is our terminal but we run in the background: so does the command',
+    );
   const supervisor = new Supervisor({
     registry,
     logger,
@@ -74,6 +84,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     watchReadyFd,
     ...(reload ? { loadRegistry: reload } : {}),
     ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
+    ...(terminal ? { terminal } : {}),
     ...(watchdog ? { groupWatch: watchdog } : {}),
   });
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
@@ -112,7 +123,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval);
 
   const code = tini
-    ? await superviseOneCommand(supervisor, logger)
+    ? await superviseOneCommand(supervisor, logger, terminal)
     : await superviseRegistry(supervisor, logger);
 
   stats.stop();
@@ -215,15 +226,26 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
 }
 
 /** Tini mode: every signal goes on to the child; its exit (or 127/126) is ours. */
-async function superviseOneCommand(supervisor: Supervisor, logger: Logger): Promise<number> {
+async function superviseOneCommand(
+  supervisor: Supervisor,
+  logger: Logger,
+  terminal: ChildTerminal | undefined,
+): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     // After TERM/INT the child is on its way down: whatever its policy, it is not restarted.
     if (signal === 'SIGTERM' || signal === 'SIGINT') supervisor.disableRestarts();
     logger.debug({ signal }, 'passing signal on');
     supervisor.forwardSignal(signal);
   };
-  const removeForward = onSignals(forwardableSignals, onSignal);
+  // on a terminal, SIGTTIN and SIGTTOU are the terminal's word to us (we are in the background
+  // once the command holds it): ignored, not passed on (tini does the same)
+  const forwarded = terminal
+    ? forwardableSignals.filter((s) => s !== 'SIGTTIN' && s !== 'SIGTTOU')
+    : forwardableSignals;
+  const removeForward = onSignals(forwarded, onSignal);
   const early = releaseEarlySignals();
+  // after the release: taking a handler off resets the disposition to the default
+  if (terminal) ignoreTerminalStops();
   const settled = new Promise<void>((resolve) => {
     supervisor.on('state', (status) => {
       if (status.state === 'stopped' || status.state === 'fatal') resolve();
@@ -232,7 +254,7 @@ async function superviseOneCommand(supervisor: Supervisor, logger: Logger): Prom
   void supervisor.startAll();
   // as tini does: what came before the child existed is passed on once it does (the child is
   // being started now, and gets them as soon as it has a pid)
-  for (const signal of early) onSignal(signal);
+  for (const signal of early) if (forwarded.includes(signal)) onSignal(signal);
   const ended = await Promise.race([settled.then(() => 'settled' as const), supervisor.outcome]);
   removeForward();
   const main = supervisor.component(tiniComponentId);

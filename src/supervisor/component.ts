@@ -39,6 +39,8 @@ export interface ComponentDeps {
   onGroupGone?(pgid: number): void;
   /** tini mode hands the child the supervisor's stdin too */
   inheritStdin?: boolean;
+  /** tini mode on a terminal: the child keeps it (see SpawnSpec.terminal) */
+  terminal?: { takeForeground: boolean };
   /**
    * tini mode: leftovers of the group get SIGTERM and this long to go before SIGKILL. Otherwise
    * they get SIGKILL at once (design.md §3: the group dies with its main process).
@@ -251,6 +253,7 @@ export class Component {
       ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
       stdio,
       newGroup: true,
+      ...(this.deps.terminal ? { terminal: this.deps.terminal } : {}),
     });
     // the child has its own descriptors by now: our reopened copies of stdout/stderr can go
     releaseChildStdio(stdio);
@@ -307,6 +310,8 @@ export class Component {
 
   private async onProcessExit(pid: number, status: ExitStatus): Promise<void> {
     const { code, signal } = status;
+    if (status.terminalTakenBack)
+      this.deps.logger.debug({ component: this.id, pid }, 'the terminal is ours again');
     const exit: ProcessExit = {
       code,
       signal,

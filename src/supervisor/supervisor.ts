@@ -32,6 +32,8 @@ export interface SupervisorOptions {
   loadRegistry?: () => Registry;
   /** tini mode: the child also gets the supervisor's stdin */
   inheritStdin?: boolean;
+  /** tini mode with stdin our controlling terminal: see ComponentDeps.terminal */
+  terminal?: { takeForeground: boolean };
   /** tini mode: see ComponentDeps.leftoverGraceMs */
   leftoverGraceMs?: number;
   /** told of every component process group that comes and goes (the parent-death watchdog) */
@@ -437,6 +439,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       ...(this.options.startProbe ? { startProbe: this.options.startProbe } : {}),
       ...(this.options.watchReadyFd ? { watchReadyFd: this.options.watchReadyFd } : {}),
       ...(this.options.inheritStdin ? { inheritStdin: true } : {}),
+      ...(this.options.terminal ? { terminal: this.options.terminal } : {}),
       ...(this.options.leftoverGraceMs !== undefined
         ? { leftoverGraceMs: this.options.leftoverGraceMs }
         : {}),
