@@ -25,6 +25,7 @@ import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
+import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
 import { version } from './version.js';
 
@@ -86,35 +87,46 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
     ...(terminal ? { terminal } : {}),
     ...(watchdog ? { groupWatch: watchdog } : {}),
+    // a reload moves the listeners to a new <tcpport>, <host> or <temp> (a flag or variable still wins)
+    reconfigure: (next) =>
+      moveListeners(
+        live,
+        {
+          host: options.host ?? next.host,
+          port: options.port ?? next.tcpport,
+          ...(tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
+            ? {}
+            : { socketPath: controlSocketPath(options.socket, process.env, next.temp) }),
+        },
+        logger,
+      ),
   });
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
 
-  const servers: http.Server[] = [];
-  const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
-  const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
+  const live = listenerApps(supervisor, logger);
   // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
   const socketPath =
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
       ? undefined
       : controlSocketPath(options.socket, process.env, registry.config.temp);
   try {
-    let metrics: HttpApp['metrics'] | undefined;
     if (port !== 0) {
-      const app = createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}) });
-      metrics = app.metrics;
-      servers.push(await listenHttp(app, host, port));
+      const server = await listenHttp(live.httpApp(), host, port);
+      live.servers.push(server);
+      live.http = { server, host, port };
       logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
     }
     if (socketPath) {
-      const app = createHttpApp({ ...appOptions, trustCaller: true, ...(metrics ? { metrics } : {}) });
-      servers.push(await openControlSocket(app, socketPath));
+      const server = await openControlSocket(live.socketApp(), socketPath);
+      live.servers.push(server);
+      live.socket = { server, path: socketPath };
       logger.info({ socket: socketPath }, `control socket ${socketPath}`);
     }
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     reaper.stop();
     watchdog?.close();
-    for (const server of servers) server.close();
+    for (const server of live.servers) server.close();
     logger.error(error.message);
     await flushLogger(logger);
     process.stderr.write(`s7supervisor: ${error.message}\n`);
@@ -131,7 +143,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   watchdog?.close();
   // closing the control socket removes its file: wait for it, so no dead socket is left behind
   const closed = Promise.all(
-    servers.map(
+    live.servers.map(
       (server) =>
         new Promise((resolve) => {
           server.close(resolve);
@@ -145,6 +157,32 @@ export async function runCommand(argv: string[]): Promise<number> {
   // nobody reading our stdout must not keep us alive: what cannot be written in time is lost
   await withinDeadline(flushLogger(logger), FINAL_FLUSH_MS);
   return code;
+}
+
+/** the request listeners of the HTTP port and the control socket, made on first use, one metrics registry */
+function listenerApps(supervisor: Supervisor, logger: Logger): LiveListeners {
+  const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
+  const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
+  let metrics: HttpApp['metrics'] | undefined;
+  let httpApp: HttpApp | undefined;
+  let socketApp: HttpApp | undefined;
+  return {
+    servers: [],
+    httpApp() {
+      httpApp ??= createHttpApp({
+        ...appOptions,
+        ...(controlToken ? { controlToken } : {}),
+        ...(metrics ? { metrics } : {}),
+      });
+      metrics = httpApp.metrics;
+      return httpApp;
+    },
+    socketApp() {
+      socketApp ??= createHttpApp({ ...appOptions, trustCaller: true, ...(metrics ? { metrics } : {}) });
+      metrics = socketApp.metrics;
+      return socketApp;
+    },
+  };
 }
 
 function loadForRun(options: RunOptions): { registry: Registry; reload?: () => Registry } {

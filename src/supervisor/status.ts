@@ -85,7 +85,13 @@ export interface ReloadChanges {
 }
 
 export type ControlResult =
-  | { ok: true; message: string; changes?: ReloadChanges }
+  | {
+      ok: true;
+      message: string;
+      changes?: ReloadChanges;
+      /** reload: what could not be applied (a listener that could not move, and why) */
+      warnings?: string[];
+    }
   | { ok: false; status: 404 | 409 | 422; message: string };
 
 /** The operator's levers (control socket, token-guarded HTTP routes, CLI). */

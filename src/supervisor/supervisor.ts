@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CheckOutcome, StartProbe } from '../health/check.js';
 import { describeSignal, parseSignalArgument } from '../process/signals.js';
-import type { Registry, ServerSpec } from '../registry/model.js';
+import type { Registry, RegistryConfig, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
 import { AFTER_KILL_GRACE_MS } from './deadline.js';
 import { RestartIntensity } from './intensity.js';
@@ -36,6 +36,11 @@ export interface SupervisorOptions {
   terminal?: { takeForeground: boolean };
   /** tini mode: see ComponentDeps.leftoverGraceMs */
   leftoverGraceMs?: number;
+  /**
+   * reload: applies the new config's listeners (<tcpport>, <host>, <temp>); says what moved and
+   * what could not (then the old listener stays). Without it, a change there is only logged.
+   */
+  reconfigure?: (next: RegistryConfig) => Promise<{ applied: string[]; failed: string[] }>;
   /** told of every component process group that comes and goes (the parent-death watchdog) */
   groupWatch?: { started(pgid: number): void; gone(pgid: number): void };
 }
@@ -326,15 +331,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       return { ok: false, status: 422, message: `reload failed, nothing changed:\n${message}` };
     }
     const diff = diffServers(this.registry.servers, next.servers);
-    // the listeners were opened at start-up: moving them under live clients is not worth it
-    const notApplied = (['tcpport', 'host', 'temp'] as const).filter(
-      (key) => next.config[key] !== this.registry.config[key],
-    );
-    if (notApplied.length > 0)
-      this.logger.warn(
-        { settings: notApplied },
-        'reload: a new <tcpport>, <host> or <temp> takes effect only when the supervisor restarts',
-      );
+    // the listeners move to a new <tcpport>, <host> or <temp>; one that cannot stays where it is
+    const listeners = this.options.reconfigure
+      ? await this.options.reconfigure(next.config)
+      : { applied: [], failed: this.unmovedListeners(next.config) };
     const { max, period } = next.config.restartIntensity;
     const old = this.registry.config.restartIntensity;
     if (max !== old.max || period !== old.period) this.intensity = new RestartIntensity(max, period);
@@ -370,7 +370,22 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     };
     this.logger.info(summary, 'registry reloaded');
     this.emit('reload', 'success', JSON.stringify(summary));
-    return { ok: true, message: describeReload(next.file, summary, notApplied), changes: summary };
+    return {
+      ok: true,
+      message: describeReload(next.file, summary, listeners),
+      changes: summary,
+      ...(listeners.failed.length > 0 ? { warnings: listeners.failed } : {}),
+    };
+  }
+
+  /** without a way to move the listeners (reconfigure), a new place for them is only logged */
+  private unmovedListeners(next: RegistryConfig): string[] {
+    const changed = (['tcpport', 'host', 'temp'] as const).filter(
+      (key) => next[key] !== this.registry.config[key],
+    );
+    if (changed.length === 0) return [];
+    this.logger.warn({ settings: changed }, 'reload: the listeners cannot move here: a restart applies them');
+    return changed.map((key) => `the new <${key}> takes effect only when the supervisor restarts`);
   }
 
   private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
@@ -497,7 +512,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
 }
 
 /** the reload's answer to the operator: which servers went which way, by id */
-function describeReload(file: string, changes: ReloadChanges, notApplied: readonly string[]): string {
+function describeReload(
+  file: string,
+  changes: ReloadChanges,
+  listeners: { applied: readonly string[]; failed: readonly string[] },
+): string {
   const groups: Array<[string, string[]]> = [
     ['added (starting)', changes.added],
     ['removed (stopping)', changes.removed],
@@ -511,8 +530,9 @@ function describeReload(file: string, changes: ReloadChanges, notApplied: readon
   const changed =
     changes.added.length + changes.removed.length + changes.restarted.length + changes.updated.length;
   const head = changed === 0 ? `reloaded ${file}: no server changed` : `reloaded ${file}:`;
-  const note = notApplied.map(
-    (key) => `  note: the new <${key}> takes effect only when the supervisor restarts`,
-  );
-  return [head, ...lines, ...note].join('\n');
+  const notes = [
+    ...listeners.applied.map((what) => `  ${what}`),
+    ...listeners.failed.map((why) => `  not applied: ${why}`),
+  ];
+  return [head, ...lines, ...notes].join('\n');
 }
