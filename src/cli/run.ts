@@ -1,7 +1,6 @@
 // `s7supervisor run`: wires the edges (registry, logs, reaper, HTTP, signals) around the
 // supervision core and turns how it ended into the exit code of design.md §1.
 
-import type http from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
