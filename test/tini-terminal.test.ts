@@ -73,10 +73,20 @@ interface Terminal {
 
 const terminals: Terminal[] = [];
 
+/** pids whose parent is `parent` */
+function childrenOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => stat(pid)?.ppid === parent);
+}
+
 afterEach(() => {
-  // everything on the pseudo-terminal is in the leader's session: kill each by pid
+  // everything on the pseudo-terminal is in the leader's session, or (setsid --ctty) in the
+  // session its child leads: kill each by pid
   for (const t of terminals.splice(0)) {
-    for (const pid of sessionMembers(t.leader)) {
+    const sessions = [t.leader, ...childrenOf(t.leader)];
+    for (const pid of sessions.flatMap(sessionMembers)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -132,7 +142,7 @@ async function onTerminal(command: string[]): Promise<Terminal> {
  * program on the terminal (the supervisor, or tini): bash must be in its session, lead its own
  * process group, and be the terminal's foreground group.
  */
-async function jobControlSession(t: Terminal): Promise<void> {
+async function jobControlSession(t: Terminal, options: { namespace?: boolean } = {}): Promise<void> {
   // a prompt of our own, told apart from the echo of the line that sets it
   t.type("PS1='READY''> '\n");
   const prompt = /READY> /;
@@ -143,13 +153,26 @@ async function jobControlSession(t: Terminal): Promise<void> {
 
   mark = t.output().length;
   t.type('read -r s < /proc/$$/stat; echo "STAT $$ $s"\n');
-  const [, bashPid] = await t.expect(/STAT (\d+) \d+ \(/, mark);
-  const bash = Number(bashPid);
-  const own = stat(bash);
-  assert.ok(own, 'bash runs');
-  assert.equal(own.session, t.leader, "bash is in the supervisor's session (not a session of its own)");
-  assert.equal(own.pgrp, bash, 'bash leads its own process group');
-  assert.equal(own.tpgid, bash, "bash's group is the terminal's foreground group");
+  // bash's own view (in a PID namespace: its pids): pid (comm) state ppid pgrp session tty tpgid
+  const [, seen, ppid, pgrp, session, tpgid] = await t.expect(
+    /STAT (\d+) \d+ \(bash\) \S (\d+) (\d+) (\d+) \d+ (-?\d+)/,
+    mark,
+  );
+  assert.equal(pgrp, seen, 'bash leads its own process group');
+  assert.equal(tpgid, seen, "bash's group is the terminal's foreground group");
+  assert.notEqual(session, seen, 'not a session of its own (no setsid)');
+  // the same from outside: in the session of the program on the terminal
+  // the supervisor: the program on the terminal, or (PID 1 of a namespace) the child of unshare
+  const supervisor = options.namespace ? childrenOf(t.leader)[0]! : t.leader;
+  const [bash] = sessionMembers(supervisor).filter(
+    (pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'bash',
+  );
+  assert.ok(bash, "bash is in the supervisor's session");
+  assert.equal(stat(bash)?.pgrp, bash);
+  if (!options.namespace) {
+    assert.equal(Number(seen), bash);
+    assert.equal(Number(ppid), t.leader, 'a child of the program on the terminal');
+  }
   await t.expect(prompt, mark);
 
   // a job, stopped with Ctrl-Z
@@ -207,6 +230,60 @@ test('run -- bash -i on a terminal: tty, job control (Ctrl-Z, fg, Ctrl-C), exit 
   // the terminal came back to the supervisor before it exited
   assert.match(t.output(), /the terminal is ours again/);
   assert.deepEqual(sessionMembers(t.leader), [], 'nothing is left on the terminal');
+});
+
+test('as PID 1 of its own PID namespace (docker run -it): the same session', async () => {
+  // as runc does for `docker run -it`: PID 1 leads its own session, the terminal its controlling one
+  const t = await onTerminal([
+    'unshare',
+    '--pid',
+    '--fork',
+    '--mount-proc',
+    'setsid',
+    '--ctty',
+    process.execPath,
+    cliPath,
+    'run',
+    '--port',
+    '0',
+    '--log-level',
+    'debug',
+    '--',
+    'bash',
+    '--norc',
+    '--noprofile',
+    '-i',
+  ]);
+  await t.expect(/running as PID 1/);
+  await jobControlSession(t, { namespace: true });
+  assert.equal(await t.exited, 7);
+  assert.match(t.output(), /the terminal is ours again/);
+});
+
+test('on a terminal, a command that does not exist exits 127, one killed by a signal 128+N', async () => {
+  const missing = await onTerminal([
+    process.execPath,
+    cliPath,
+    'run',
+    '--port',
+    '0',
+    '--',
+    'no-such-command-s7',
+  ]);
+  assert.equal(await missing.exited, 127);
+  assert.match(missing.output(), /cannot start component/);
+  const killed = await onTerminal([
+    process.execPath,
+    cliPath,
+    'run',
+    '--port',
+    '0',
+    '--',
+    'sh',
+    '-c',
+    'kill -TERM $$',
+  ]);
+  assert.equal(await killed.exited, 143);
 });
 
 test('the baseline: the same session under tini -- bash -i', {

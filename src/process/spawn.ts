@@ -219,8 +219,12 @@ function spawnOnTerminal(
     return Promise.reject(toSpawnError(error, spec.file));
   }
   closeWriteEnds();
+  // libuv knows nothing of this child: without this, an event loop with nothing else to do (tini
+  // mode as PID 1, no port, no socket) would end, and the process with it, while the child runs
+  const keepAlive = setInterval(() => {}, 2 ** 30);
   const exited = new Promise<ExitStatus>((resolve) => {
     foregroundChildren.set(pid, (status) => {
+      clearInterval(keepAlive);
       // the terminal comes back to us: the child is gone, whoever it left in the foreground
       const back = terminal.takeForeground && takeTerminalBack();
       resolve({ ...status, ...(back ? { terminalTakenBack: true } : {}) });
