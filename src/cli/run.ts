@@ -102,7 +102,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   });
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
 
-  const live = listenerApps(supervisor, logger);
+  const live = listenerApps(supervisor, logger, process.env.S7SUPERVISOR_CONTROL_TOKEN);
   // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
   const socketPath =
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
@@ -159,8 +159,11 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 /** the request listeners of the HTTP port and the control socket, made on first use, one metrics registry */
-function listenerApps(supervisor: Supervisor, logger: Logger): LiveListeners {
-  const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
+function listenerApps(
+  supervisor: Supervisor,
+  logger: Logger,
+  controlToken: string | undefined,
+): LiveListeners {
   const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
   let metrics: HttpApp['metrics'] | undefined;
   let httpApp: HttpApp | undefined;
