@@ -19,12 +19,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -33,6 +33,12 @@
 #include "addon.h"
 
 #define MAX_STDIO 64
+
+// fcntl through the raw system call: glibc 2.28 and later bind fcntl() to the symbol fcntl64@GLIBC_2.28,
+// and the glibc prebuilds must load on glibc 2.17 (test/packaging checks the symbol versions)
+static int fcntl_raw(int fd, int cmd, long arg) {
+  return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
 
 static const char *errno_name(int err) {
   switch (err) {
@@ -65,16 +71,17 @@ static void throw_errno(napi_env env, const char *what, int err) {
   napi_throw_error(env, errno_name(err), message);
 }
 
-// tcsetpgrp(fd, pgid) with SIGTTOU blocked in this thread: from a background process group the
+// tcsetpgrp(fd, pgid) with SIGTTOU blocked in this thread (sigprocmask acts on the calling thread
+// on Linux, glibc and musl alike; pthread_sigmask would need glibc 2.32 in the prebuilds): from a background process group the
 // call would otherwise stop the caller (the kernel lets it through when SIGTTOU is blocked or ignored).
 static int set_foreground(int fd, pid_t pgid) {
   sigset_t ttou, old;
   sigemptyset(&ttou);
   sigaddset(&ttou, SIGTTOU);
-  pthread_sigmask(SIG_BLOCK, &ttou, &old);
+  sigprocmask(SIG_BLOCK, &ttou, &old);
   int r = tcsetpgrp(fd, pgid);
   int err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  sigprocmask(SIG_SETMASK, &old, NULL);
   return r == 0 ? 0 : err;
 }
 
@@ -143,7 +150,10 @@ typedef struct {
 } spawn_request;
 
 static void child_main(const spawn_request *req) {
-  int report = req->report_fd;
+  int lowest = req->stdio_count > 3 ? req->stdio_count : 3;
+  // the error pipe above every target descriptor, so that putting stdio in place cannot replace it
+  int report = req->report_fd < lowest ? fcntl_raw(req->report_fd, F_DUPFD_CLOEXEC, lowest) : req->report_fd;
+  if (report < 0) _exit(127);
   // every signal is still blocked (since before fork): no handler of Node's can run in here
   for (int sig = 1; sig < NSIG; sig++) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
@@ -165,14 +175,14 @@ static void child_main(const spawn_request *req) {
       moved[i] = i;
       continue;
     }
-    moved[i] = fcntl(src, F_DUPFD_CLOEXEC, req->stdio_count > 3 ? req->stdio_count : 3);
+    moved[i] = fcntl_raw(src, F_DUPFD_CLOEXEC, lowest);
     if (moved[i] < 0) child_fail(report, errno);
   }
   for (int i = 0; i < req->stdio_count; i++) {
     if (moved[i] == i) {
       // inherited as it is: it must survive the exec
-      int flags = fcntl(i, F_GETFD);
-      if (flags >= 0 && (flags & FD_CLOEXEC)) fcntl(i, F_SETFD, flags & ~FD_CLOEXEC);
+      int flags = fcntl_raw(i, F_GETFD, 0);
+      if (flags >= 0 && (flags & FD_CLOEXEC)) fcntl_raw(i, F_SETFD, flags & ~FD_CLOEXEC);
       continue;
     }
     if (dup2(moved[i], i) < 0) child_fail(report, errno);
@@ -285,11 +295,11 @@ napi_value spawn_in_foreground(napi_env env, napi_callback_info cbinfo) {
   // block everything around fork, as libuv does: a signal must not run Node's handler in the child
   sigset_t all, old;
   sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sigprocmask(SIG_SETMASK, &all, &old);
   pid_t pid = fork();
   if (pid == 0) child_main(&req);  // never returns
   int fork_err = errno;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  sigprocmask(SIG_SETMASK, &old, NULL);
   close(report[1]);
   free(file);
   free_strings(argv);

@@ -18,6 +18,8 @@ export interface LiveListeners {
   servers: http.Server[];
   http?: { server: http.Server; host: string; port: number };
   socket?: { server: http.Server; path: string };
+  /** the move under way: two reloads at once move one after the other */
+  moving?: Promise<unknown>;
   /** the request listeners, made on first use (they share one metrics registry) */
   httpApp(): HttpApp;
   socketApp(): HttpApp;
@@ -40,15 +42,20 @@ function replace(live: LiveListeners, old: http.Server | undefined, next: http.S
 }
 
 /** Moves the listeners to `target`; nothing is touched where they already are. */
-export async function moveListeners(
+export function moveListeners(
   live: LiveListeners,
   target: ListenerTarget,
   logger: Logger,
 ): Promise<ListenerChanges> {
-  const changes: ListenerChanges = { applied: [], failed: [] };
-  await moveHttp(live, target, logger, changes);
-  await moveSocket(live, target, logger, changes);
-  return changes;
+  const move = async () => {
+    const changes: ListenerChanges = { applied: [], failed: [] };
+    await moveHttp(live, target, logger, changes);
+    await moveSocket(live, target, logger, changes);
+    return changes;
+  };
+  const next = (live.moving ?? Promise.resolve()).then(move, move);
+  live.moving = next.catch(() => {});
+  return next;
 }
 
 async function moveHttp(
