@@ -4,5 +4,10 @@
 #include <node_api.h>
 
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
+napi_value spawn_in_foreground(napi_env env, napi_callback_info cbinfo);
+napi_value foreground_group(napi_env env, napi_callback_info cbinfo);
+napi_value process_group(napi_env env, napi_callback_info cbinfo);
+napi_value set_foreground_group(napi_env env, napi_callback_info cbinfo);
+napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
 
 #endif

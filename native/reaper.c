@@ -1,6 +1,6 @@
 // s7supervisor's native addon: what Node cannot do from JavaScript. Become a child subreaper,
-// make real pipes for child output (pipes.c), and reap orphans without ever touching a child
-// that libuv waits for (libuv calls waitpid(pid) per child it spawned; a waitpid(-1) here would
+// make real pipes for child output (pipes.c), start tini mode's child on the terminal
+// (terminal.c), and reap orphans without ever touching a child that libuv waits for (libuv calls waitpid(pid) per child it spawned; a waitpid(-1) here would
 // steal those exits). Mechanism only:
 // when to reap, what to log and count is decided in TypeScript (src/process/reaper.ts).
 #define _GNU_SOURCE
@@ -441,6 +441,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"reapOrphans", NULL, reap_orphans, NULL, NULL, NULL, napi_enumerable, NULL},
       {"forceStatScan", NULL, force_stat_scan, NULL, NULL, NULL, napi_enumerable, NULL},
       {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spawnInForeground", NULL, spawn_in_foreground, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"foregroundGroup", NULL, foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"processGroup", NULL, process_group, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setForegroundGroup", NULL, set_foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"ignoreTerminalStops", NULL, ignore_terminal_stops, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -47,30 +47,34 @@ export class ControlClient {
     return this.request('GET', path);
   }
 
-  post(path: string): Promise<ControlAnswer> {
-    return this.request('POST', path);
+  /** `body`, when given, is sent as JSON */
+  post(path: string, body?: unknown): Promise<ControlAnswer> {
+    return this.request('POST', path, body);
   }
 
-  private request(method: string, path: string): Promise<ControlAnswer> {
+  private request(method: string, path: string, body?: unknown): Promise<ControlAnswer> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
     return new Promise((resolve, reject) => {
-      const req = http.request(
-        { socketPath: this.socketPath, method, path, headers: { accept: 'application/json' } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', (error) => reject(this.unreachable(error)));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, json, text });
-          });
-        },
-      );
+      const req = http.request({ socketPath: this.socketPath, method, path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (error) => reject(this.unreachable(error)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, json, text });
+        });
+      });
       req.setTimeout(REQUEST_TIMEOUT_MS, () =>
         req.destroy(
           new ControlError(
@@ -80,7 +84,7 @@ export class ControlClient {
         ),
       );
       req.on('error', (error) => reject(error instanceof ControlError ? error : this.unreachable(error)));
-      req.end();
+      req.end(payload);
     });
   }
 

@@ -39,6 +39,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 're-read the registry in the running supervisor (as SIGHUP) and apply the difference',
     load: async () => (await import('./reload.js')).reloadCommand,
   },
+  signal: {
+    summary: "send a signal (HUP, USR1, a number...) to a component's process group",
+    load: async () => (await import('./signal.js')).signalCommand,
+  },
   convert: {
     summary: 'print a registry equivalent to a supervisord.conf, a Procfile or a process-compose.yaml',
     load: async () => (await import('./convert.js')).convertCommand,

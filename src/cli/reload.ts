@@ -1,6 +1,6 @@
 // `s7supervisor reload`: the running supervisor re-reads its registry (as on SIGHUP) and says
 // what it changed, or why the file was refused (then nothing changed).
-import { answerMessage, ControlClient, controlExitHelp } from './control-client.js';
+import { answerMessage, ControlClient, controlExit, controlExitHelp } from './control-client.js';
 import { controlCommand, refusal } from './control-command.js';
 import { findControlSocket, socketOptions, socketOptionsHelp } from './control-options.js';
 import { parseCommandOptions } from './options.js';
@@ -14,6 +14,9 @@ process definition (command, arguments, environment, working directory, user, ou
 stop signal) changed restart, servers where only description, critical, startPriority,
 startDelay, stopTimeout or restart settings changed keep their process, the rest are untouched.
 It returns once the change is under way: \`s7supervisor status\` shows the components coming up.
+A new <tcpport>, <host> or <temp> moves the HTTP endpoints or the control socket (unless --port,
+--host, --socket or their variables chose them); one that cannot move (a port taken) stays where
+it is, the answer says why, and the exit code is 1.
 
 options:
   --json              the supervisor's answer as JSON ({ ok, message, changes: { added, removed,
@@ -40,6 +43,8 @@ export async function reloadCommand(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify(answer.json, null, 2)}\n`);
     if (answer.status !== 200) throw await refusal(client, answer);
     if (!values.json) process.stdout.write(`${answerMessage(answer)}\n`);
-    return 0;
+    // applied, but a listener could not move (a port taken...): the answer says which, and why
+    const warnings = (answer.json as { warnings?: unknown } | undefined)?.warnings;
+    return Array.isArray(warnings) && warnings.length > 0 ? controlExit.failed : controlExit.ok;
   });
 }

@@ -1,7 +1,6 @@
 // `s7supervisor run`: wires the edges (registry, logs, reaper, HTTP, signals) around the
 // supervision core and turns how it ended into the exit code of design.md §1.
 
-import type http from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
@@ -12,6 +11,7 @@ import { outputAttacher } from '../log/output.js';
 import { NativeAddonError } from '../process/native.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
+import { type ChildTerminal, ignoreTerminalStops, terminalForChild } from '../process/terminal.js';
 import { lookupUser } from '../process/users.js';
 import { startWatchdog } from '../process/watchdog.js';
 import { RegistryError } from '../registry/errors.js';
@@ -26,6 +26,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { parseControlToken } from './control-token.js';
 import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
+import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
 import { version } from './version.js';
 
@@ -51,7 +52,9 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const logger = createLogger({
     level: options.logLevel ?? levelFromTracelevel(registry.config.tracelevel),
-    ...(registry.config.log ? { file: registry.config.log } : {}),
+    ...(registry.config.log
+      ? { file: registry.config.log, retentionDays: registry.config.logRetentionDays }
+      : {}),
     pretty: process.stdout.isTTY === true,
   });
   const tini = options.command !== undefined;
@@ -70,6 +73,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   const watchdog =
     reaperMode.mode === 'pid1' ? undefined : await startWatchdog((problem) => logger.warn(problem));
 
+  // tini mode on a terminal: the command gets it, with job control (design.md §5 rev. 2)
+  const terminal = tini ? terminalForChild() : undefined;
+  if (terminal)
+    logger.info(
+      { foreground: terminal.takeForeground },
+      terminal.takeForeground
+        ? 'stdin is our terminal: the command runs as its foreground process group'
+        : 'stdin is our terminal but we run in the background: so does the command',
+    );
   const supervisor = new Supervisor({
     registry,
     logger,
@@ -78,41 +90,48 @@ export async function runCommand(argv: string[]): Promise<number> {
     watchReadyFd,
     ...(reload ? { loadRegistry: reload } : {}),
     ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
+    ...(terminal ? { terminal } : {}),
     ...(watchdog ? { groupWatch: watchdog } : {}),
+    // a reload moves the listeners to a new <tcpport>, <host> or <temp> (a flag or variable still wins)
+    reconfigure: (next) =>
+      moveListeners(
+        live,
+        {
+          host: options.host ?? next.host,
+          port: options.port ?? next.tcpport,
+          ...(tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
+            ? {}
+            : { socketPath: controlSocketPath(options.socket, process.env, next.temp) }),
+        },
+        logger,
+      ),
   });
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
 
-  const servers: http.Server[] = [];
-  const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
+  const live = listenerApps(supervisor, logger, controlToken);
   // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
   const socketPath =
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
       ? undefined
       : controlSocketPath(options.socket, process.env, registry.config.temp);
-  // one /proc reading for everything that shows resources: metrics, page, API, stats log
-  let shared: Pick<HttpApp, 'metrics' | 'snapshots'> | undefined;
   try {
     if (port !== 0) {
-      const app = createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}) });
-      shared = app;
-      servers.push(await listenHttp(app, host, port, { logger }));
+      const server = await listenHttp(live.httpApp(), host, port, { logger });
+      live.servers.push(server);
+      live.http = { server, host, port };
       logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
     }
     if (socketPath) {
-      const app = createHttpApp({
-        ...appOptions,
-        trustCaller: true,
-        ...(shared ? { metrics: shared.metrics, snapshots: shared.snapshots } : {}),
-      });
-      shared ??= app;
-      servers.push(await openControlSocket(app, socketPath, { logger }));
+      const server = await openControlSocket(live.socketApp(), socketPath, { logger });
+      live.servers.push(server);
+      live.socket = { server, path: socketPath };
       logger.info({ socket: socketPath }, `control socket ${socketPath}`);
     }
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
     reaper.stop();
     watchdog?.close();
-    for (const server of servers) server.close();
+    for (const server of live.servers) server.close();
     logger.error(error.message);
     await flushLogger(logger);
     process.stderr.write(`s7supervisor: ${error.message}\n`);
@@ -122,11 +141,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     supervisor,
     logger,
     registry.config.tracestatsinterval,
-    ...(shared ? [shared.snapshots.resources] : []),
+    // one /proc reading for everything that shows resources: metrics, page, API, stats log
+    ...(live.shared() ? [live.shared()!.snapshots.resources] : []),
   );
 
   const code = tini
-    ? await superviseOneCommand(supervisor, logger)
+    ? await superviseOneCommand(supervisor, logger, terminal)
     : await superviseRegistry(supervisor, logger);
 
   stats.stop();
@@ -134,7 +154,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   watchdog?.close();
   // closing the control socket removes its file: wait for it, so no dead socket is left behind
   const closed = Promise.all(
-    servers.map(
+    live.servers.map(
       (server) =>
         new Promise((resolve) => {
           server.close(resolve);
@@ -148,6 +168,36 @@ export async function runCommand(argv: string[]): Promise<number> {
   // nobody reading our stdout must not keep us alive: what cannot be written in time is lost
   await withinDeadline(flushLogger(logger), FINAL_FLUSH_MS);
   return code;
+}
+
+/**
+ * The request listeners of the HTTP port and the control socket, made on first use. They share one
+ * metrics registry and one snapshot cache (one /proc reading for metrics, page, API, stats log).
+ */
+function listenerApps(
+  supervisor: Supervisor,
+  logger: Logger,
+  controlToken: string | undefined,
+): LiveListeners {
+  const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
+  let shared: Pick<HttpApp, 'metrics' | 'snapshots'> | undefined;
+  const sharing = () => (shared ? { metrics: shared.metrics, snapshots: shared.snapshots } : {});
+  let httpApp: HttpApp | undefined;
+  let socketApp: HttpApp | undefined;
+  return {
+    servers: [],
+    httpApp() {
+      httpApp ??= createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}), ...sharing() });
+      shared ??= httpApp;
+      return httpApp;
+    },
+    socketApp() {
+      socketApp ??= createHttpApp({ ...appOptions, trustCaller: true, ...sharing() });
+      shared ??= socketApp;
+      return socketApp;
+    },
+    shared: () => shared,
+  };
 }
 
 function loadForRun(options: RunOptions): { registry: Registry; reload?: () => Registry } {
@@ -190,6 +240,9 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
     switch (signal) {
       case 'SIGTERM':
       case 'SIGINT':
+        // during the shutdown delay a second signal only cuts the delay short (design.md §3 rev. 2):
+        // the components still get their stop signal; the one after that forces
+        if (supervisor.skipDrain()) return;
         if (supervisor.phase !== 'starting' && supervisor.phase !== 'running') {
           logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
           supervisor.killAll();
@@ -198,7 +251,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
           return;
         }
         logger.info({ signal }, `${signal} received: stopping`);
-        void supervisor.shutdown(`signal ${signal}`);
+        void supervisor.drainAndShutdown(`signal ${signal}`);
         return;
       case 'SIGHUP':
         logger.info('SIGHUP received: reloading the registry');
@@ -226,15 +279,26 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
 }
 
 /** Tini mode: every signal goes on to the child; its exit (or 127/126) is ours. */
-async function superviseOneCommand(supervisor: Supervisor, logger: Logger): Promise<number> {
+async function superviseOneCommand(
+  supervisor: Supervisor,
+  logger: Logger,
+  terminal: ChildTerminal | undefined,
+): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     // After TERM/INT the child is on its way down: whatever its policy, it is not restarted.
     if (signal === 'SIGTERM' || signal === 'SIGINT') supervisor.disableRestarts();
     logger.debug({ signal }, 'passing signal on');
     supervisor.forwardSignal(signal);
   };
-  const removeForward = onSignals(forwardableSignals, onSignal);
+  // on a terminal, SIGTTIN and SIGTTOU are the terminal's word to us (we are in the background
+  // once the command holds it): ignored, not passed on (tini does the same)
+  const forwarded = terminal
+    ? forwardableSignals.filter((s) => s !== 'SIGTTIN' && s !== 'SIGTTOU')
+    : forwardableSignals;
+  const removeForward = onSignals(forwarded, onSignal);
   const early = releaseEarlySignals();
+  // after the release: taking a handler off resets the disposition to the default
+  if (terminal) ignoreTerminalStops();
   const settled = new Promise<void>((resolve) => {
     supervisor.on('state', (status) => {
       if (status.state === 'stopped' || status.state === 'fatal') resolve();
@@ -243,7 +307,7 @@ async function superviseOneCommand(supervisor: Supervisor, logger: Logger): Prom
   void supervisor.startAll();
   // as tini does: what came before the child existed is passed on once it does (the child is
   // being started now, and gets them as soon as it has a pid)
-  for (const signal of early) onSignal(signal);
+  for (const signal of early) if (forwarded.includes(signal)) onSignal(signal);
   const ended = await Promise.race([settled.then(() => 'settled' as const), supervisor.outcome]);
   removeForward();
   const main = supervisor.component(tiniComponentId);

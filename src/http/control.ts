@@ -1,7 +1,8 @@
-// The operator's levers over HTTP: start, stop, restart, reload. On the TCP port they exist only
+// The operator's levers over HTTP: start, stop, restart, reload, signal. On the TCP port they exist only
 // when a control token is set and every request carries it; on the control socket (trusted: file
 // permissions decide who may connect) they need none.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { ControlResult, SupervisorControl } from '../supervisor/status.js';
 
@@ -46,4 +47,29 @@ export function addControlRoutes(
   route('/api/v1/components/:id/restart', (req) => control.restart(id(req)));
   route('/api/v1/restart', () => control.restart());
   route('/api/v1/reload', () => control.reload());
+  addSignalRoute(router, control, before);
+}
+
+/**
+ * POST /api/v1/components/:id/signal with `{"signal":"HUP"}` (rev. 2): a name or a number. The
+ * body is read only here, at most 1 KiB; `?signal=HUP` is taken too, for a quick curl.
+ */
+function addSignalRoute(
+  router: Express,
+  control: SupervisorControl,
+  before: Array<ReturnType<typeof bearerGuard>>,
+): void {
+  const express = createRequire(import.meta.url)('express') as typeof import('express');
+  const body = express.json({ limit: '1kb', strict: true, type: () => true });
+  router.post('/api/v1/components/:id/signal', ...before, body, async (req: Request, res: Response) => {
+    const fromBody = (req.body as { signal?: unknown } | undefined)?.signal;
+    const signal = fromBody ?? req.query.signal;
+    if (typeof signal !== 'string' && typeof signal !== 'number') {
+      res
+        .status(400)
+        .json({ ok: false, message: 'which signal? send {"signal":"HUP"} (a name or a number)' });
+      return;
+    }
+    answer(res, await control.signal(String(req.params.id), String(signal)));
+  });
 }

@@ -16,6 +16,8 @@ export interface LoggerOptions {
   level: string;
   /** the configured <log> path (e.g. /x/logs/Supervisor.log); records also go to its daily file */
   file?: string;
+  /** daily files older than this many days are deleted at start and at each rotation (0: kept) */
+  retentionDays?: number;
   /** human-readable stdout; default: when stdout is a terminal */
   pretty?: boolean;
   /** for tests and embedding; default process.stdout / process.stderr */
@@ -47,7 +49,24 @@ export function createLogger(options: LoggerOptions): Logger {
     throw new Error(`unknown log level "${options.level}": expected one of ${LOG_LEVELS.join(', ')}`);
   }
   const pretty = options.pretty ?? (options.stdout ? false : isatty(1));
-  const file = options.file ? openDailyFile(options.file) : undefined;
+  const file = options.file
+    ? openDailyFile(options.file, {
+        days: options.retentionDays ?? 0,
+        // only called once the file is open, after `logger` below exists
+        onPruned: (deleted, failed) => {
+          if (deleted.length > 0)
+            logger.info(
+              { files: deleted, retentionDays: options.retentionDays },
+              'deleted old daily log files',
+            );
+          if (failed.length > 0)
+            logger.warn(
+              { files: failed, retentionDays: options.retentionDays },
+              'cannot delete old daily log files',
+            );
+        },
+      })
+    : undefined;
   const sink = new LogSink({
     ...(options.stdout ? { stdout: options.stdout } : {}),
     ...(options.stderr ? { stderr: options.stderr } : {}),

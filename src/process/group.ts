@@ -1,7 +1,7 @@
 // Process groups: every component runs in its own, so one signal reaches all of its processes.
 
 /** Sends `signal` to every process of group `pgid`; false when the group no longer exists. */
-export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+export function signalGroup(pgid: number, signal: NodeJS.Signals | number): boolean {
   try {
     process.kill(-pgid, signal);
     return true;

@@ -47,9 +47,37 @@ export interface NativeAddon {
    * ENFILE...), so a spawn that cannot get its pipes is classified like any spawn failure.
    */
   makePipe(): [number, number];
+  /**
+   * Forks and executes `file` (searched in the PATH of `envp` when it has no slash) as the leader
+   * of a new process group in this session, and with `takeTerminal` makes that group the
+   * foreground group of the terminal on its stdin (native/terminal.c). `stdio[i]` becomes the
+   * child's fd i (-1: /dev/null). Returns once it executed; throws an Error whose `code` is the
+   * errno name (ENOENT, EACCES...) otherwise. Its exit is collected by the reaper, not libuv.
+   */
+  spawnInForeground(
+    file: string,
+    argv: readonly string[],
+    envp: readonly string[],
+    cwd: string | null,
+    stdio: readonly number[],
+    takeTerminal: boolean,
+  ): number;
+  /** tcgetpgrp(fd): the foreground process group of our controlling terminal on fd, or -1 */
+  foregroundGroup(fd: number): number;
+  /** getpgrp() */
+  processGroup(): number;
+  /** tcsetpgrp(fd, pgid) with SIGTTOU blocked; throws with the errno name as `code` */
+  setForegroundGroup(fd: number, pgid: number): void;
+  /** SIGTTIN and SIGTTOU to SIG_IGN (tini does the same): we never stop for the terminal */
+  ignoreTerminalStops(): void;
 }
 
-interface RawAddon {
+type TerminalAddon = Pick<
+  NativeAddon,
+  'spawnInForeground' | 'foregroundGroup' | 'processGroup' | 'setForegroundGroup' | 'ignoreTerminalStops'
+>;
+
+interface RawAddon extends TerminalAddon {
   setChildSubreaper(): boolean;
   isChildSubreaper(): boolean;
   reapOrphans(owned: Int32Array): { reaped: Int32Array; method: ReapResult['method']; complete: boolean };
@@ -106,6 +134,12 @@ function wrap(raw: RawAddon): NativeAddon {
     isChildSubreaper: () => raw.isChildSubreaper(),
     forceStatScan: (on) => raw.forceStatScan(on),
     makePipe: () => raw.makePipe(),
+    spawnInForeground: (file, argv, envp, cwd, stdio, takeTerminal) =>
+      raw.spawnInForeground(file, argv, envp, cwd, stdio, takeTerminal),
+    foregroundGroup: (fd) => raw.foregroundGroup(fd),
+    processGroup: () => raw.processGroup(),
+    setForegroundGroup: (fd, pgid) => raw.setForegroundGroup(fd, pgid),
+    ignoreTerminalStops: () => raw.ignoreTerminalStops(),
     reapOrphans(owned) {
       const result = raw.reapOrphans(Int32Array.from(owned));
       const reaped: ReapedOrphan[] = [];

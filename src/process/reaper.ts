@@ -3,7 +3,7 @@
 // for the children Node spawned, each by pid; we reap the others, never one of Node's
 // (nodeOwnedPids(), kept by spawnProcess), so every 'exit' event Node owes still fires.
 import { loadNative, type NativeAddon, type ReapedOrphan } from './native.js';
-import { nodeOwnedPids } from './spawn.js';
+import { claimForegroundExit, collectForegroundExits, nodeOwnedPids } from './spawn.js';
 
 /** the part of a pino logger the reaper uses */
 export interface ReaperLogger {
@@ -60,11 +60,13 @@ export function startReaper(options: ReaperOptions = {}): Reaper {
       }
       return 0;
     }
-    const count = result.reaped.length;
+    // a child started on the terminal (spawnOnTerminal) is ours, not an orphan: its exit goes to it
+    const orphans = result.reaped.filter((o) => !claimForegroundExit(o.pid, o.exitCode, o.signal));
+    const count = orphans.length;
     if (count > 0) {
       total += count;
       logger?.debug({ count, total, method: result.method }, 'reaped orphans');
-      onReaped?.(count, result.reaped);
+      onReaped?.(count, orphans);
     }
     if (result.complete) {
       retries = 0;
@@ -90,6 +92,7 @@ export function startReaper(options: ReaperOptions = {}): Reaper {
     sweep();
   };
   process.on('SIGCHLD', onSigchld);
+  if (!options.native) collectForegroundExits(true);
   // Signals coalesce and a sweep can race a child that exits right after it: the slow timer
   // bounds how long any zombie can wait. unref'd: the reaper never keeps the process alive.
   const timer = setInterval(sweep, options.intervalMs ?? 1000);
@@ -100,6 +103,7 @@ export function startReaper(options: ReaperOptions = {}): Reaper {
   return {
     stop() {
       stopped = true;
+      if (!options.native) collectForegroundExits(false);
       process.off('SIGCHLD', onSigchld);
       clearInterval(timer);
       retry?.cancel();

@@ -44,3 +44,38 @@ export function onSignals(
     for (const signal of signals) process.off(signal, handler);
   };
 }
+
+/** a signal an operator named: its name when it has one, and its number */
+export interface NamedSignal {
+  /** 'SIGHUP'; absent for a number with no name here (a real-time signal) */
+  name?: NodeJS.Signals;
+  number: number;
+}
+
+/** the highest signal number Linux has (SIGRTMAX) */
+const MAX_SIGNAL = 64;
+
+/**
+ * `HUP`, `SIGHUP`, `hup` or `1` (design.md §1 `signal`): the signal it means, or undefined when
+ * this system has no such signal. 0 (which only checks that a process exists) is refused.
+ */
+export function parseSignalArgument(text: string): NamedSignal | undefined {
+  const trimmed = text.trim();
+  if (/^\d+$/.test(trimmed)) {
+    const number = Number(trimmed);
+    if (number < 1 || number > MAX_SIGNAL) return undefined;
+    const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find(
+      (candidate) => constants.signals[candidate] === number,
+    );
+    return name ? { name, number } : { number };
+  }
+  const upper = trimmed.toUpperCase();
+  const name = upper.startsWith('SIG') ? upper : `SIG${upper}`;
+  if (!/^SIG[A-Z0-9]+$/.test(name) || !Object.hasOwn(constants.signals, name)) return undefined;
+  return { name: name as NodeJS.Signals, number: constants.signals[name as NodeJS.Signals] };
+}
+
+/** how a signal reads in messages: SIGHUP, or "signal 40" */
+export function describeSignal(signal: NamedSignal): string {
+  return signal.name ?? `signal ${signal.number}`;
+}

@@ -18,6 +18,7 @@
 import { spawn as nodeSpawn } from 'node:child_process';
 import { closeSync, fchownSync } from 'node:fs';
 import { Socket } from 'node:net';
+import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from './native.js';
 
@@ -46,11 +47,21 @@ export interface SpawnSpec {
   stdio: readonly StdioSlot[];
   /** its own session and process group, so one signal reaches all of its processes */
   newGroup: boolean;
+  /**
+   * tini mode with stdin our controlling terminal (design.md §5 rev. 2): instead of a new session,
+   * a new process group in ours, so the terminal stays the child's controlling terminal; with
+   * takeForeground that group becomes the terminal's foreground group, and the terminal comes
+   * back to us when the child exits. Needs the reaper running (it collects the exit); without
+   * it, or with a uid/gid to switch to, the child starts as usual.
+   */
+  terminal?: { takeForeground: boolean };
 }
 
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** a child on our terminal: we made ourselves its foreground group again after it exited */
+  terminalTakenBack?: true;
 }
 
 export interface Spawned {
@@ -83,6 +94,32 @@ export function isFatalSpawnCode(code: string): boolean {
   return FATAL_CODES.has(code) || code === 'EUSER';
 }
 
+/** children started by spawnInForeground, not libuv's: the reaper hands us their exit */
+const foregroundChildren = new Map<number, (status: ExitStatus) => void>();
+let foregroundExitsCollected = false;
+
+/** the reaper tells us it runs (and so collects the exits of foreground children) or stopped */
+export function collectForegroundExits(on: boolean): void {
+  foregroundExitsCollected = on;
+}
+
+/**
+ * The reaper found `pid` exited: true when it was a foreground child of ours (its exit is
+ * delivered to its `exited` promise, and it is not an orphan), false otherwise.
+ */
+export function claimForegroundExit(pid: number, exitCode: number | null, signal: number | null): boolean {
+  const deliver = foregroundChildren.get(pid);
+  if (!deliver) return false;
+  foregroundChildren.delete(pid);
+  const name =
+    signal === null
+      ? null
+      : ((Object.keys(constants.signals) as NodeJS.Signals[]).find((s) => constants.signals[s] === signal) ??
+        null);
+  deliver({ code: signal === null ? exitCode : null, signal: name });
+  return true;
+}
+
 /** Starts a process. Rejects only with a SpawnError; every descriptor it made is closed then. */
 export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   const made: Array<[childFd: number, readFd: number, writeFd: number]> = [];
@@ -109,6 +146,9 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
     closeAll();
     return Promise.reject(toSpawnError(error, spec.file));
   }
+
+  if (spec.terminal && foregroundExitsCollected && spec.uid === undefined && spec.gid === undefined)
+    return spawnOnTerminal(spec, spec.terminal, stdio, made, closeWriteEnds, closeAll);
 
   let child: ReturnType<typeof nodeSpawn>;
   try {
@@ -150,6 +190,66 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   const pipes = new Map<number, Readable>();
   for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(readFd));
   return Promise.resolve({ pid, pipes, exited });
+}
+
+/** spawnProcess for a child that keeps our terminal: forked by the addon (native/terminal.c) */
+function spawnOnTerminal(
+  spec: SpawnSpec,
+  terminal: { takeForeground: boolean },
+  stdio: Array<'ignore' | 'inherit' | number>,
+  made: Array<[childFd: number, readFd: number, writeFd: number]>,
+  closeWriteEnds: () => void,
+  closeAll: () => void,
+): Promise<Spawned> {
+  const native = loadNative();
+  const envp = Object.entries(spec.env).flatMap(([name, value]) =>
+    value === undefined ? [] : [`${name}=${value}`],
+  );
+  const fds = stdio.map((slot, childFd) => (slot === 'ignore' ? -1 : slot === 'inherit' ? childFd : slot));
+  let pid: number;
+  try {
+    pid = native.spawnInForeground(
+      spec.file,
+      [spec.file, ...spec.args],
+      envp,
+      spec.cwd ?? null,
+      fds,
+      terminal.takeForeground,
+    );
+  } catch (error) {
+    closeAll();
+    return Promise.reject(toSpawnError(error, spec.file));
+  }
+  closeWriteEnds();
+  // libuv knows nothing of this child: without this, an event loop with nothing else to do (tini
+  // mode as PID 1, no port, no socket) would end, and the process with it, while the child runs
+  const keepAlive = setInterval(() => {}, 2 ** 30);
+  const exited = new Promise<ExitStatus>((resolve) => {
+    foregroundChildren.set(pid, (status) => {
+      clearInterval(keepAlive);
+      // the terminal comes back to us: the child is gone, whoever it left in the foreground
+      const back = terminal.takeForeground && takeTerminalBack();
+      resolve({ ...status, ...(back ? { terminalTakenBack: true } : {}) });
+    });
+  });
+  const pipes = new Map<number, Readable>();
+  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(readFd));
+  return Promise.resolve({ pid, pipes, exited });
+}
+
+/** makes our own process group the foreground group of the terminal on stdin again; true when it did */
+export function takeTerminalBack(): boolean {
+  const native = loadNative();
+  const ours = native.processGroup();
+  const foreground = native.foregroundGroup(0);
+  if (foreground === -1 || foreground === ours) return false;
+  try {
+    native.setForegroundGroup(0, ours);
+    return true;
+  } catch {
+    // the terminal went away (hung up): nothing to hand back
+    return false;
+  }
 }
 
 /** The read end of a pipe as a stream, read through libuv's event loop (never a thread). */

@@ -10,6 +10,10 @@ export const defaults = {
     tracelevel: 2,
     tracestatsinterval: 600,
     restartIntensity: { max: 10, period: 60 },
+    /** rev. 2: seconds between SIGTERM (/readyz 503) and the start of the stop */
+    shutdownDelay: 0,
+    /** rev. 2: daily <log> files older than this many days are deleted (0: kept forever) */
+    logRetentionDays: 14,
     /** added to the sum of the longest stop timeout of each priority group */
     shutdownMargin: 5,
   },

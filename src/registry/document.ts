@@ -77,6 +77,8 @@ export interface ConfigDocument {
   tracestatsinterval?: number;
   restartIntensity?: { max: number; period: number };
   shutdownTimeout?: number;
+  shutdownDelay?: number;
+  logRetentionDays?: number;
 }
 
 export interface RegistryDocument {

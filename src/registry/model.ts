@@ -90,8 +90,12 @@ export interface RegistryConfig {
   /** seconds between resource-stats log records; 0 turns them off */
   tracestatsinterval: number;
   restartIntensity: { max: number; period: number };
-  /** seconds for the whole stop before everything is SIGKILLed */
+  /** seconds for the whole stop before everything is SIGKILLed (counted from the end of shutdownDelay) */
   shutdownTimeout: number;
+  /** rev. 2: seconds between the first SIGTERM/SIGINT (/readyz turns 503 at once) and the stop */
+  shutdownDelay: number;
+  /** rev. 2: daily <log> files older than this many days are deleted; 0 keeps them all */
+  logRetentionDays: number;
 }
 
 export interface Registry {

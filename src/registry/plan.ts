@@ -21,6 +21,14 @@ export function formatPlan(registry: Registry): string {
     'log',
     config.log ? `${config.log} (daily files Supervisor-YYYY-MM-DD.log) and stdout` : 'stdout only',
   );
+  if (config.log)
+    row(
+      '  ',
+      'log retention',
+      config.logRetentionDays > 0
+        ? `daily files older than ${config.logRetentionDays} day${config.logRetentionDays === 1 ? '' : 's'} are deleted`
+        : 'daily files are kept forever',
+    );
   row('  ', 'tracelevel', `${config.tracelevel} (${traceLevels[config.tracelevel] ?? '?'})`);
   row(
     '  ',
@@ -32,7 +40,20 @@ export function formatPlan(registry: Registry): string {
     'restart intensity',
     `at most ${config.restartIntensity.max} restarts in ${seconds(config.restartIntensity.period)}, then give up (exit 1)`,
   );
-  row('  ', 'shutdown timeout', seconds(config.shutdownTimeout));
+  row(
+    '  ',
+    'shutdown delay',
+    config.shutdownDelay > 0
+      ? `${seconds(config.shutdownDelay)} (/readyz 503 at once, components stop after it)`
+      : 'none (components stop at once)',
+  );
+  row(
+    '  ',
+    'shutdown timeout',
+    config.shutdownDelay > 0
+      ? `${seconds(config.shutdownTimeout)} (from the end of the delay)`
+      : seconds(config.shutdownTimeout),
+  );
 
   const groups = priorityGroups(registry.servers);
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;

@@ -39,6 +39,8 @@ const configChildren = [
   'host',
   'restartIntensity',
   'shutdownTimeout',
+  'shutdownDelay',
+  'logRetention',
 ];
 const settingChildren: string[] = [...settingElements];
 const serverChildren = ['profile', ...settingChildren];
@@ -133,6 +135,15 @@ class Reader {
         };
         continue;
       }
+      if (child.name === 'logRetention') {
+        const attrs = this.attributes(child, ['days'], where);
+        this.noContent(child, where);
+        const days = this.typed(child, where, attrs.get('days'), 'days', (text) =>
+          parseInteger(text, 0, 1_000_000, 'a whole number of days (0 keeps every file)'),
+        );
+        if (days !== undefined) config.logRetentionDays = days;
+        continue;
+      }
       const text = this.value(child, where);
       if (text === undefined) continue;
       const typed = (parse: (text: string) => Parsed<number>) =>
@@ -151,6 +162,9 @@ class Reader {
           break;
         case 'shutdownTimeout':
           config.shutdownTimeout = typed((t) => parseSeconds(t));
+          break;
+        case 'shutdownDelay':
+          config.shutdownDelay = typed((t) => parseSeconds(t));
           break;
         case 'log':
           config.log = this.nonEmpty(

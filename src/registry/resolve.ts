@@ -97,6 +97,8 @@ function resolveConfig(config: ConfigDocument, servers: ServerSpec[], home: stri
     tracestatsinterval: config.tracestatsinterval ?? d.tracestatsinterval,
     restartIntensity: config.restartIntensity ?? { ...d.restartIntensity },
     shutdownTimeout: config.shutdownTimeout ?? defaultShutdownTimeout(servers),
+    shutdownDelay: config.shutdownDelay ?? d.shutdownDelay,
+    logRetentionDays: config.logRetentionDays ?? d.logRetentionDays,
   };
 }
 

@@ -28,6 +28,9 @@ export function tiniRegistry(options: TiniRegistryOptions): Registry {
       tracestatsinterval: 0,
       restartIntensity: { max: 10, period: 60 },
       shutdownTimeout: stopTimeout + 5,
+      // the signals go to the child as they come: there is nothing to drain first
+      shutdownDelay: 0,
+      logRetentionDays: 14,
     },
     servers: [
       {

@@ -39,6 +39,8 @@ export interface ComponentDeps {
   onGroupGone?(pgid: number): void;
   /** tini mode hands the child the supervisor's stdin too */
   inheritStdin?: boolean;
+  /** tini mode on a terminal: the child keeps it (see SpawnSpec.terminal) */
+  terminal?: { takeForeground: boolean };
   /**
    * tini mode: leftovers of the group get SIGTERM and this long to go before SIGKILL. Otherwise
    * they get SIGKILL at once (design.md §3: the group dies with its main process).
@@ -127,6 +129,14 @@ export class Component {
     if (this.lifecycle.pid !== undefined) signalGroup(this.lifecycle.pid, signal);
     // being started: it gets the signal as soon as it has a pid
     else if (this.state === 'starting') this.pendingSignals.push(signal);
+  }
+
+  /**
+   * An operator's signal to the component's process group (`s7supervisor signal`): false when it
+   * has no process to receive it (not started yet, between runs, stopped).
+   */
+  sendSignal(signal: number): boolean {
+    return this.lifecycle.pid !== undefined && signalGroup(this.lifecycle.pid, signal);
   }
 
   status(): ComponentStatus {
@@ -243,6 +253,7 @@ export class Component {
       ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
       stdio,
       newGroup: true,
+      ...(this.deps.terminal ? { terminal: this.deps.terminal } : {}),
     });
     // the child has its own descriptors by now: our reopened copies of stdout/stderr can go
     releaseChildStdio(stdio);
@@ -300,6 +311,8 @@ export class Component {
 
   private async onProcessExit(pid: number, status: ExitStatus): Promise<void> {
     const { code, signal } = status;
+    if (status.terminalTakenBack)
+      this.deps.logger.debug({ component: this.id, pid }, 'the terminal is ours again');
     const exit: ProcessExit = {
       code,
       signal,

@@ -85,7 +85,13 @@ export interface ReloadChanges {
 }
 
 export type ControlResult =
-  | { ok: true; message: string; changes?: ReloadChanges }
+  | {
+      ok: true;
+      message: string;
+      changes?: ReloadChanges;
+      /** reload: what could not be applied (a listener that could not move, and why) */
+      warnings?: string[];
+    }
   | { ok: false; status: 404 | 409 | 422; message: string };
 
 /** The operator's levers (control socket, token-guarded HTTP routes, CLI). */
@@ -96,4 +102,9 @@ export interface SupervisorControl extends SupervisorView {
   restart(id?: string): Promise<ControlResult>;
   /** re-read the registry file; an invalid one changes nothing */
   reload(): Promise<ControlResult>;
+  /**
+   * rev. 2: send a signal (a name such as `HUP` or `SIGHUP`, or a number) to the component's
+   * process group. 404 unknown id, 422 unknown signal, 409 no process to signal.
+   */
+  signal(id: string, signal: string): Promise<ControlResult>;
 }

@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CheckOutcome, StartProbe } from '../health/check.js';
-import type { Registry, ServerSpec } from '../registry/model.js';
+import { describeSignal, parseSignalArgument } from '../process/signals.js';
+import type { Registry, RegistryConfig, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
 import { AFTER_KILL_GRACE_MS } from './deadline.js';
 import { RestartIntensity } from './intensity.js';
@@ -31,8 +32,15 @@ export interface SupervisorOptions {
   loadRegistry?: () => Registry;
   /** tini mode: the child also gets the supervisor's stdin */
   inheritStdin?: boolean;
+  /** tini mode with stdin our controlling terminal: see ComponentDeps.terminal */
+  terminal?: { takeForeground: boolean };
   /** tini mode: see ComponentDeps.leftoverGraceMs */
   leftoverGraceMs?: number;
+  /**
+   * reload: applies the new config's listeners (<tcpport>, <host>, <temp>); says what moved and
+   * what could not (then the old listener stays). Without it, a change there is only logged.
+   */
+  reconfigure?: (next: RegistryConfig) => Promise<{ applied: string[]; failed: string[] }>;
   /** told of every component process group that comes and goes (the parent-death watchdog) */
   groupWatch?: { started(pgid: number): void; gone(pgid: number): void };
 }
@@ -49,6 +57,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   /** re-evaluated on every state change: how start ordering and shutdown wait */
   private readonly waiters = new Set<() => void>();
   private shutdownPromise: Promise<void> | undefined;
+  /** while draining before a stop (shutdownDelay): ends the delay now */
+  private endDrain: (() => void) | undefined;
   /** components queued for their turn in the ordered start (see orderedStart) */
   private readonly waitingForTurn = new Set<Component>();
   /** the ordered start under way, if any */
@@ -189,11 +199,55 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     if (this.shutdownPromise) return this.shutdownPromise;
     this.currentPhase = gaveUp ? 'gave-up' : 'stopping';
     this.notifyWaiters();
-    this.shutdownPromise = this.stopAll(reason).then(() => {
-      if (!gaveUp) this.currentPhase = 'stopped';
-      this.resolveOutcome(gaveUp ? { kind: 'gave-up' } : { kind: 'stopped' });
-    });
+    this.shutdownPromise = this.stopEverything(reason, gaveUp);
     return this.shutdownPromise;
+  }
+
+  private async stopEverything(reason: string, gaveUp: boolean): Promise<void> {
+    await this.stopAll(reason);
+    if (!gaveUp) this.currentPhase = 'stopped';
+    this.resolveOutcome(gaveUp ? { kind: 'gave-up' } : { kind: 'stopped' });
+  }
+
+  /**
+   * Drain before stop (design.md §3 rev. 2): the first SIGTERM/SIGINT. The phase turns `stopping`
+   * at once (so /readyz answers 503 and load balancers take the pod out), the components keep
+   * running for `<shutdownDelay>` seconds, then they stop as in shutdown(), whose shutdownTimeout
+   * counts from the end of the delay. skipDrain() (a second signal) cuts the delay short.
+   */
+  drainAndShutdown(reason: string): Promise<void> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    const delay = this.registry.config.shutdownDelay;
+    // nothing runs that traffic could reach (an early signal, or all stopped): no point waiting
+    const anyRunning = this.list().some((c) => c.status().pid !== undefined);
+    if (delay <= 0 || !anyRunning) return this.shutdown(reason);
+    this.currentPhase = 'stopping';
+    this.notifyWaiters();
+    this.logger.info(
+      { reason, shutdownDelay: delay },
+      `draining: /readyz answers 503 from now on, the components stop in ${delay}s`,
+    );
+    const drained = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.endDrain = undefined;
+        resolve();
+      }, delay * 1000);
+      this.endDrain = () => {
+        clearTimeout(timer);
+        this.endDrain = undefined;
+        resolve();
+      };
+    });
+    this.shutdownPromise = drained.then(() => this.stopEverything(reason, false));
+    return this.shutdownPromise;
+  }
+
+  /** A second signal during the drain: stop now, in order. false when no drain is under way. */
+  skipDrain(): boolean {
+    if (!this.endDrain) return false;
+    this.logger.info('second signal during the shutdown delay: stopping the components now');
+    this.endDrain();
+    return true;
   }
 
   /** Second signal: no more asking. SIGKILL every group at once. */
@@ -236,6 +290,29 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     return this.control(id, (c) => c.restart(), 'restarting');
   }
 
+  /** An operator's signal (design.md §1 `signal`) to one component's process group. */
+  async signal(id: string, text: string): Promise<ControlResult> {
+    const signal = parseSignalArgument(text);
+    if (!signal)
+      return {
+        ok: false,
+        status: 422,
+        message: `unknown signal "${text}": expected a name such as HUP, SIGUSR1 or TERM, or a number`,
+      };
+    const component = this.byId.get(id);
+    if (!component) return { ok: false, status: 404, message: `no component "${id}"` };
+    const pid = component.status().pid;
+    if (pid === undefined || !component.sendSignal(signal.number))
+      return {
+        ok: false,
+        status: 409,
+        message: `${id} has no process to signal (it is ${component.state})`,
+      };
+    const name = describeSignal(signal);
+    this.logger.info({ component: id, pid, signal: name }, `operator: ${name} sent`);
+    return { ok: true, message: `${name} sent to ${id} (process group ${pid})` };
+  }
+
   /**
    * Re-reads the registry and applies it as a difference: removed servers stop, new ones start
    * in priority order, changed ones restart, unchanged ones are not touched. A registry that
@@ -256,15 +333,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       return { ok: false, status: 422, message: `reload failed, nothing changed:\n${message}` };
     }
     const diff = diffServers(this.registry.servers, next.servers);
-    // the listeners were opened at start-up: moving them under live clients is not worth it
-    const notApplied = (['tcpport', 'host', 'temp'] as const).filter(
-      (key) => next.config[key] !== this.registry.config[key],
-    );
-    if (notApplied.length > 0)
-      this.logger.warn(
-        { settings: notApplied },
-        'reload: a new <tcpport>, <host> or <temp> takes effect only when the supervisor restarts',
-      );
+    // the listeners move to a new <tcpport>, <host> or <temp>; one that cannot stays where it is
+    const listeners = this.options.reconfigure
+      ? await this.options.reconfigure(next.config)
+      : { applied: [], failed: this.unmovedListeners(next.config) };
     const { max, period } = next.config.restartIntensity;
     const old = this.registry.config.restartIntensity;
     if (max !== old.max || period !== old.period) this.intensity = new RestartIntensity(max, period);
@@ -300,7 +372,22 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     };
     this.logger.info(summary, 'registry reloaded');
     this.emit('reload', 'success', JSON.stringify(summary));
-    return { ok: true, message: describeReload(next.file, summary, notApplied), changes: summary };
+    return {
+      ok: true,
+      message: describeReload(next.file, summary, listeners),
+      changes: summary,
+      ...(listeners.failed.length > 0 ? { warnings: listeners.failed } : {}),
+    };
+  }
+
+  /** without a way to move the listeners (reconfigure), a new place for them is only logged */
+  private unmovedListeners(next: RegistryConfig): string[] {
+    const changed = (['tcpport', 'host', 'temp'] as const).filter(
+      (key) => next[key] !== this.registry.config[key],
+    );
+    if (changed.length === 0) return [];
+    this.logger.warn({ settings: changed }, 'reload: the listeners cannot move here: a restart applies them');
+    return changed.map((key) => `the new <${key}> takes effect only when the supervisor restarts`);
   }
 
   private async control(id: string, act: (c: Component) => void, verb: string): Promise<ControlResult> {
@@ -369,6 +456,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       ...(this.options.startProbe ? { startProbe: this.options.startProbe } : {}),
       ...(this.options.watchReadyFd ? { watchReadyFd: this.options.watchReadyFd } : {}),
       ...(this.options.inheritStdin ? { inheritStdin: true } : {}),
+      ...(this.options.terminal ? { terminal: this.options.terminal } : {}),
       ...(this.options.leftoverGraceMs !== undefined
         ? { leftoverGraceMs: this.options.leftoverGraceMs }
         : {}),
@@ -426,7 +514,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
 }
 
 /** the reload's answer to the operator: which servers went which way, by id */
-function describeReload(file: string, changes: ReloadChanges, notApplied: readonly string[]): string {
+function describeReload(
+  file: string,
+  changes: ReloadChanges,
+  listeners: { applied: readonly string[]; failed: readonly string[] },
+): string {
   const groups: Array<[string, string[]]> = [
     ['added (starting)', changes.added],
     ['removed (stopping)', changes.removed],
@@ -440,8 +532,9 @@ function describeReload(file: string, changes: ReloadChanges, notApplied: readon
   const changed =
     changes.added.length + changes.removed.length + changes.restarted.length + changes.updated.length;
   const head = changed === 0 ? `reloaded ${file}: no server changed` : `reloaded ${file}:`;
-  const note = notApplied.map(
-    (key) => `  note: the new <${key}> takes effect only when the supervisor restarts`,
-  );
-  return [head, ...lines, ...note].join('\n');
+  const notes = [
+    ...listeners.applied.map((what) => `  ${what}`),
+    ...listeners.failed.map((why) => `  not applied: ${why}`),
+  ];
+  return [head, ...lines, ...notes].join('\n');
 }

@@ -81,10 +81,11 @@ export interface Supervised {
 
 export async function supervise(
   servers: TestServer[],
-  options: { tcp?: boolean; token?: string } = {},
+  options: { tcp?: boolean; token?: string /** more XML inside <config> */; config?: string } = {},
 ): Promise<Supervised> {
   const port = options.tcp ? await freePort() : undefined;
-  const config = port === undefined ? '' : `<tcpport>${port}</tcpport><host>127.0.0.1</host>`;
+  const config =
+    (port === undefined ? '' : `<tcpport>${port}</tcpport><host>127.0.0.1</host>`) + (options.config ?? '');
   const home = writeRegistry(servers, config);
   const socket = join(home, 'temp/s7supervisor.sock');
   const run = runCli(

@@ -14,6 +14,7 @@ import {
   repoFile,
   runTool,
   shutdownBudget,
+  stopBudget,
   sum,
 } from './files.js';
 
@@ -110,6 +111,11 @@ test('docker-compose.yml: the supervisor with health check, ports and a long eno
   assert.ok(
     grace > shutdownBudget(times),
     `stop_grace_period ${grace} s > shutdown ${shutdownBudget(times)} s`,
+  );
+  // Compose sets no SHUTDOWN_DELAY: the registry's own drain (0 s unless it is set) comes first
+  assert.ok(
+    grace > stopBudget(times),
+    `stop_grace_period ${grace} s > drain + shutdown ${stopBudget(times)} s`,
   );
 });
 

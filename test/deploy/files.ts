@@ -43,6 +43,9 @@ export interface DemoRegistryTimes {
   priorities: Map<string, number>;
   /** <shutdownTimeout>, when the registry sets one */
   shutdownTimeout?: number;
+  /** <shutdownDelay> with its variables unset (default 0), and the variable that sets it, if any */
+  shutdownDelay: number;
+  shutdownDelayVariable?: string;
   tcpport: number;
 }
 
@@ -69,12 +72,24 @@ export function demoRegistryTimes(): DemoRegistryTimes {
     priorities.set(String(server['@_id']), seconds(server.startPriority, 1));
   }
   const shutdown = at(config, 'shutdownTimeout');
+  const delay = at(config, 'shutdownDelay');
+  const delayVariable = /^\$\{(\w+)(:-[^}]*)?\}$/.exec(String(delay ?? ''))?.[1];
   return {
     stopTimeouts,
     priorities,
+    shutdownDelay: seconds(delay, 0),
+    ...(delayVariable ? { shutdownDelayVariable: delayVariable } : {}),
     ...(shutdown === undefined ? {} : { shutdownTimeout: seconds(shutdown, 0) }),
     tcpport: seconds(at(config, 'tcpport'), 9910),
   };
+}
+
+/**
+ * How long the supervisor's whole stop may take: the drain (<shutdownDelay>, `delay` when the
+ * deployment sets its variable) and then the ordered shutdown, which counts from the end of it.
+ */
+export function stopBudget(times: DemoRegistryTimes, delay = times.shutdownDelay): number {
+  return delay + shutdownBudget(times);
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   readYamlDocuments,
   repoFile,
   shutdownBudget,
+  stopBudget,
   sum,
 } from './files.js';
 
@@ -136,6 +137,31 @@ test('terminationGracePeriodSeconds is above the demo registry stop timeouts and
   const stopTimeouts = sum(times.stopTimeouts.values());
   assert.ok(grace > stopTimeouts, `grace ${grace} s > sum of stopTimeouts ${stopTimeouts} s`);
   assert.ok(grace > shutdownBudget(times), `grace ${grace} s > shutdown ${shutdownBudget(times)} s`);
+  // the drain comes first and the shutdownTimeout counts from its end: the grace covers both
+  const delay = deployedShutdownDelay();
+  assert.ok(grace > stopBudget(times, delay), `grace ${grace} s > drain ${delay} s + shutdown`);
+});
+
+/** the <shutdownDelay> the pod runs with: the registry's, through the variable the Deployment sets */
+function deployedShutdownDelay(): number {
+  const times = demoRegistryTimes();
+  const env = (container().env ?? []) as Array<{ name: string; value?: string }>;
+  const set = env.find((e) => e.name === times.shutdownDelayVariable)?.value;
+  return set === undefined ? times.shutdownDelay : Number(set);
+}
+
+test('drain before stop through <shutdownDelay>, not a preStop sleep; long enough for the readiness probe', () => {
+  const times = demoRegistryTimes();
+  assert.ok(times.shutdownDelayVariable, 'the demo registry takes its <shutdownDelay> from a variable');
+  const delay = deployedShutdownDelay();
+  assert.ok(delay > 0, `the Deployment sets ${times.shutdownDelayVariable}`);
+  assert.equal(at(container(), 'lifecycle', 'preStop'), undefined, 'no preStop hook: the supervisor drains');
+  // /readyz is 503 from the SIGTERM on: the probe must fail failureThreshold times before the components stop
+  const probe = container().readinessProbe as { periodSeconds: number; failureThreshold: number };
+  assert.ok(
+    delay >= probe.periodSeconds * probe.failureThreshold,
+    `drain ${delay} s >= readiness ${probe.periodSeconds} s x ${probe.failureThreshold}`,
+  );
 });
 
 test('the container runs s7supervisor run as PID 1, with probes on the supervisor endpoints', () => {

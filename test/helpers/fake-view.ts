@@ -65,4 +65,9 @@ export class FakeView extends EventEmitter<SupervisorEventMap> implements Superv
   async reload() {
     return this.act('reload');
   }
+  async signal(id: string, signal: string) {
+    const result = this.act('signal', id);
+    this.calls[this.calls.length - 1]?.push(signal);
+    return result;
+  }
 }

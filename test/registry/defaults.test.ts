@@ -19,6 +19,8 @@ test('a minimal registry gets every default of the table', () => {
       tracestatsinterval: 600,
       restartIntensity: { max: 10, period: 60 },
       shutdownTimeout: 15,
+      shutdownDelay: 0,
+      logRetentionDays: 14,
     },
     servers: [
       {
@@ -137,4 +139,23 @@ test('values: decimals for times, signal spellings, booleans, trimmed text, enti
       'SIGTERM',
     );
   }
+});
+
+test('rev. 2: <shutdownDelay> (seconds, default 0) and <logRetention days> (default 14, 0 keeps all)', () => {
+  const body = '<command>x</command>';
+  const plain = parse(registry(body)).config;
+  assert.equal(plain.shutdownDelay, 0);
+  assert.equal(plain.logRetentionDays, 14);
+  const given = parse(
+    registry(
+      body,
+      '<shutdownDelay>2.5</shutdownDelay><logRetention days="3"/><shutdownTimeout>9</shutdownTimeout>',
+    ),
+  ).config;
+  assert.equal(given.shutdownDelay, 2.5);
+  assert.equal(given.logRetentionDays, 3);
+  // the delay does not eat into the timeout: it counts from the end of the delay
+  assert.equal(given.shutdownTimeout, 9);
+  assert.equal(parse(registry(body, '<logRetention days="0"/>')).config.logRetentionDays, 0);
+  assert.equal(parse(registry(body, '<logRetention/>')).config.logRetentionDays, 14);
 });

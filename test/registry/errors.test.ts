@@ -245,6 +245,18 @@ describe('refused registries', () => {
         /attribute max: expected a whole number of restarts, got "ten"/,
       ],
       [`${command}<stopTimeout>99999999</stopTimeout>`, '', 'stopTimeout', /too long \(at most 2147483\)/],
+      [
+        command,
+        '<shutdownDelay>2 s</shutdownDelay>',
+        'shutdownDelay',
+        /expected a number of seconds, got "2 s"/,
+      ],
+      [
+        command,
+        '<logRetention days="1.5"/>',
+        'logRetention',
+        /attribute days: expected a whole number of days .*, got "1.5"/,
+      ],
     ] as const) {
       const xml = registry(body, config);
       const [problem] = problemsOf(xml);

@@ -23,6 +23,8 @@ test('the original layout parses element for element into the resolved model', (
       restartIntensity: { max: 10, period: 60 },
       // longest stop timeout of priority 1 (is: 60, svg: 30) + priority 2 (ps: 90) + 5
       shutdownTimeout: 155,
+      shutdownDelay: 0,
+      logRetentionDays: 14,
     },
     servers: [
       {

@@ -74,7 +74,17 @@ test('the config: endpoints, temp, log, restart intensity, shutdown timeout', ()
   assert.match(plan, /temp +\/srv\/s7\/temp/);
   assert.match(plan, /log +stdout only/);
   assert.match(plan, /restart intensity +at most 3 restarts in 30s, then give up \(exit 1\)/);
+  assert.match(plan, /shutdown delay +none \(components stop at once\)/);
   assert.match(plan, /shutdown timeout +155s/);
+});
+
+test('rev. 2: the plan shows the shutdown delay and the log retention', () => {
+  const xml = `<supervisor><config><log>logs/Supervisor.log</log><logRetention days="7"/><shutdownDelay>5</shutdownDelay><shutdownTimeout>60</shutdownTimeout></config>
+    <servers><server id="a"><command>x</command></server></servers></supervisor>`;
+  const text = formatPlan(parse(xml));
+  assert.match(text, /log retention +daily files older than 7 days are deleted/);
+  assert.match(text, /shutdown delay +5s \(\/readyz 503 at once, components stop after it\)/);
+  assert.match(text, /shutdown timeout +60s \(from the end of the delay\)/);
 });
 
 test('environment variable names are shown, never their values', () => {
