@@ -71,6 +71,7 @@ export interface ConfigDocument {
   tracestatsinterval?: number;
   restartIntensity?: { max: number; period: number };
   shutdownTimeout?: number;
+  logBuffer?: { lines: number };
 }
 
 export interface RegistryDocument {

@@ -73,6 +73,8 @@ export interface RegistryConfig {
   restartIntensity: { max: number; period: number };
   /** seconds for the whole stop before everything is SIGKILLed */
   shutdownTimeout: number;
+  /** output lines of each component kept in memory (`logs`, the API, the status page); 0: none */
+  logBuffer: { lines: number };
 }
 
 export interface Registry {

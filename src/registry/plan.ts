@@ -1,5 +1,6 @@
 // The resolved start plan, for people: what `check` prints. Environment values are never shown
 // (they hold secrets), only the variable names.
+import { LOG_BUFFER_BYTES } from './defaults.js';
 import type { CheckSpec, Registry, RestartSpec, ServerSpec } from './model.js';
 
 const traceLevels: Record<number, string> = { 1: 'warn', 2: 'info', 3: 'debug', 4: 'trace' };
@@ -32,6 +33,13 @@ export function formatPlan(registry: Registry): string {
     `at most ${config.restartIntensity.max} restarts in ${seconds(config.restartIntensity.period)}, then give up (exit 1)`,
   );
   row('  ', 'shutdown timeout', seconds(config.shutdownTimeout));
+  row(
+    '  ',
+    'log buffer',
+    config.logBuffer.lines > 0
+      ? `last ${config.logBuffer.lines} output lines of each component kept in memory (at most ${LOG_BUFFER_BYTES / 1024 / 1024} MiB each)`
+      : 'off (no output kept in memory: logs, the API and the status page show none)',
+  );
 
   const groups = priorityGroups(registry.servers);
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;

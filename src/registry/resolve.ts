@@ -79,6 +79,7 @@ function resolveConfig(config: ConfigDocument, servers: ServerSpec[], home: stri
     tracestatsinterval: config.tracestatsinterval ?? d.tracestatsinterval,
     restartIntensity: config.restartIntensity ?? { ...d.restartIntensity },
     shutdownTimeout: config.shutdownTimeout ?? defaultShutdownTimeout(servers),
+    logBuffer: config.logBuffer ?? { ...d.logBuffer },
   };
 }
 

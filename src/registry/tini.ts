@@ -1,5 +1,6 @@
 // Tini mode (`run -- CMD ARG...`, design.md §5) has no registry file: this builds the one-component
 // registry it stands for, with the defaults of design.md §2 wherever tini mode has no say.
+import { defaults } from './defaults.js';
 import type { Registry, RestartPolicy } from './model.js';
 
 export interface TiniRegistryOptions {
@@ -28,6 +29,7 @@ export function tiniRegistry(options: TiniRegistryOptions): Registry {
       tracestatsinterval: 0,
       restartIntensity: { max: 10, period: 60 },
       shutdownTimeout: stopTimeout + 5,
+      logBuffer: { ...defaults.config.logBuffer },
     },
     servers: [
       {

@@ -245,6 +245,19 @@ describe('refused registries', () => {
         /attribute max: expected a whole number of restarts, got "ten"/,
       ],
       [`${command}<stopTimeout>99999999</stopTimeout>`, '', 'stopTimeout', /too long \(at most 2147483\)/],
+      [
+        command,
+        '<logBuffer lines="-1"/>',
+        'logBuffer',
+        /attribute lines: expected a whole number of lines \(0 keeps none\) from 0 to 1000000, got -1/,
+      ],
+      [
+        command,
+        '<logBuffer lines="many"/>',
+        'logBuffer',
+        /attribute lines: expected a whole number of lines/,
+      ],
+      [command, '<logBuffer size="5"/>', 'logBuffer', /unknown attribute size/],
     ] as const) {
       const xml = registry(body, config);
       const [problem] = problemsOf(xml);
