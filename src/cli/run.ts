@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
 import { controlSocketPath, openControlSocket } from '../http/control-socket.js';
-import { createHttpApp, type HttpApp, listenHttp, StartupError } from '../http/index.js';
+import { createHttpApp, type HttpApp, listenHttp, liveFeeds, StartupError } from '../http/index.js';
+import { LogBuffers } from '../log/buffer.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
 import { NativeAddonError } from '../process/native.js';
@@ -64,21 +65,32 @@ export async function runCommand(argv: string[]): Promise<number> {
   const watchdog =
     reaperMode.mode === 'pid1' ? undefined : await startWatchdog((problem) => logger.warn(problem));
 
+  const buffers = outputBuffers(registry, logger);
   const supervisor = new Supervisor({
     registry,
     logger,
-    attachOutput: outputAttacher(logSink(logger)),
+    attachOutput: outputAttacher(logSink(logger), buffers),
     startProbe,
     watchReadyFd,
-    ...(reload ? { loadRegistry: reload } : {}),
+    // a new <logBuffer lines> applies with the registry that brings it
+    ...(reload ? { loadRegistry: () => configureBuffers(buffers, reload()) } : {}),
     ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
     ...(watchdog ? { groupWatch: watchdog } : {}),
   });
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
+  supervisor.on('removed', (id) => buffers.remove(id));
+  const live = liveFeeds(supervisor, buffers);
 
   const servers: http.Server[] = [];
   const controlToken = process.env.S7SUPERVISOR_CONTROL_TOKEN;
-  const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
+  const appOptions = {
+    view: supervisor,
+    control: supervisor,
+    version,
+    pid1: process.pid === 1,
+    logger,
+    live,
+  };
   // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
   const socketPath =
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
@@ -116,6 +128,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   stats.stop();
   reaper.stop();
   watchdog?.close();
+  live.sse.closeAll();
   // closing the control socket removes its file: wait for it, so no dead socket is left behind
   const closed = Promise.all(
     servers.map(
@@ -132,6 +145,23 @@ export async function runCommand(argv: string[]): Promise<number> {
   // nobody reading our stdout must not keep us alive: what cannot be written in time is lost
   await withinDeadline(flushLogger(logger), FINAL_FLUSH_MS);
   return code;
+}
+
+/** the in-memory output of every component (design.md §7 rev. 2); a drop is said once per component */
+function outputBuffers(registry: Registry, logger: Logger): LogBuffers {
+  return new LogBuffers({
+    lines: registry.config.logBuffer.lines,
+    onFirstDrop: (component, bytes) =>
+      logger.warn(
+        { component, bytes },
+        'output of this component is being dropped: stdout is gone or not read (said once; counted in s7supervisor_log_dropped_bytes_total)',
+      ),
+  });
+}
+
+function configureBuffers(buffers: LogBuffers, registry: Registry): Registry {
+  buffers.configure(registry.config.logBuffer.lines);
+  return registry;
 }
 
 function loadForRun(options: RunOptions): { registry: Registry; reload?: () => Registry } {

@@ -6,13 +6,17 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { createRequire } from 'node:module';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { registerLogDropMetric } from '../metrics/log-drops.js';
 import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
 import { componentResources } from '../metrics/resources.js';
 import type { ComponentStatus, SupervisorControl, SupervisorView } from '../supervisor/status.js';
 import { addControlRoutes, bearerGuard } from './control.js';
+import { StateEvents } from './events.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
-import { type StatusPageData, statusPageHandler } from './status-page.js';
+import { addLiveRoutes, type LiveFeeds, logsForbidden } from './live.js';
+import { SseHub } from './sse.js';
+import { OUTPUT_LINES, type StatusPageData, statusPageHandler } from './status-page.js';
 
 export interface HttpAppOptions {
   view: SupervisorView;
@@ -27,13 +31,22 @@ export interface HttpAppOptions {
   pid1?: boolean;
   /** share one metrics instance between several apps (TCP port and control socket) */
   metrics?: SupervisorMetrics;
+  /** the events feed, output buffers and open streams, shared by every listener (made here if absent) */
+  live?: LiveFeeds;
   logger?: Logger;
+}
+
+/** the feeds of createHttpApp when none are given: events, no output buffers */
+export function liveFeeds(view: SupervisorView, logs?: LiveFeeds['logs']): LiveFeeds {
+  return { events: new StateEvents(view), sse: new SseHub(), ...(logs ? { logs } : {}) };
 }
 
 /** A request listener for http.createServer: health and metrics first, then the express app. */
 export interface HttpApp extends RequestListener {
   /** the metrics this app serves (created here unless passed in) */
   metrics: SupervisorMetrics;
+  /** the feeds this app serves (created here unless passed in) */
+  live: LiveFeeds;
 }
 
 /** a component as the JSON API shows it: its snapshot plus uptime and resources, never its environment */
@@ -57,10 +70,19 @@ function toJson(statuses: ComponentStatus[]): ComponentJson[] {
   });
 }
 
-function statusPageData(options: HttpAppOptions): Omit<StatusPageData, 'now'> {
+function statusPageData(options: HttpAppOptions, live: LiveFeeds): Omit<StatusPageData, 'now' | 'cpu'> {
   const { view } = options;
   const components = view.components();
   return {
+    lastEventId: live.events.lastId,
+    // output may hold secrets: on TCP only for who has the token, which the page asks for
+    output: !live.logs
+      ? { mode: 'off', why: 'output is not kept' }
+      : options.trustCaller
+        ? { mode: 'open', lines: live.logs.tail(undefined, OUTPUT_LINES) }
+        : options.controlToken
+          ? { mode: 'token' }
+          : { mode: 'off', why: 'output needs the control token (S7SUPERVISOR_CONTROL_TOKEN)' },
     version: options.version,
     phase: view.phase,
     ready: readyz(view.phase, components, { verbose: false, exclude: [] }).status === 200,
@@ -72,18 +94,23 @@ function statusPageData(options: HttpAppOptions): Omit<StatusPageData, 'now'> {
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { view } = options;
-  const metrics =
-    options.metrics ?? createMetrics(view, { version: options.version, pid1: options.pid1 ?? false });
+  const live = options.live ?? liveFeeds(view);
+  let metrics = options.metrics;
+  if (!metrics) {
+    metrics = createMetrics(view, { version: options.version, pid1: options.pid1 ?? false });
+    if (live.logs) registerLogDropMetric(metrics.registry, view, live.logs);
+  }
+  const served = metrics;
   const health = healthHandler(view);
   // Probes and scrapes are all most supervisors ever get: they are answered without express,
   // which is loaded on the first other request (about 5 MB less for an idle supervisor).
   let app: Express | undefined;
   const handler: RequestListener = (req, res) => {
-    if (health(req, res) || serveMetrics(metrics, req, res, options.logger)) return;
-    app ??= expressApp(options, view);
+    if (health(req, res) || serveMetrics(served, req, res, options.logger)) return;
+    app ??= expressApp(options, view, live);
     app(req, res);
   };
-  return Object.assign(handler, { metrics });
+  return Object.assign(handler, { metrics: served, live });
 }
 
 /** GET /metrics; false for any other request */
@@ -117,7 +144,7 @@ function serveMetrics(
 }
 
 /** The JSON API, control routes, status page and 404s. */
-function expressApp(options: HttpAppOptions, view: SupervisorView): Express {
+function expressApp(options: HttpAppOptions, view: SupervisorView, live: LiveFeeds): Express {
   const express = createRequire(import.meta.url)('express') as typeof import('express');
   const app = express();
   app.disable('x-powered-by');
@@ -146,10 +173,18 @@ function expressApp(options: HttpAppOptions, view: SupervisorView): Express {
       options.trustCaller || !options.controlToken ? undefined : bearerGuard(options.controlToken);
     addControlRoutes(app, options.control, guard);
   }
+  addLiveRoutes(app, view, live, {
+    logsGuard: options.trustCaller
+      ? undefined
+      : options.controlToken
+        ? bearerGuard(options.controlToken)
+        : logsForbidden,
+    trusted: options.trustCaller === true,
+  });
 
   app.get(
     '/',
-    statusPageHandler(() => statusPageData(options)),
+    statusPageHandler(() => statusPageData(options, live)),
   );
 
   app.use((_req, res) => {
