@@ -92,6 +92,11 @@ export class SseHub {
     return this.streams.size;
   }
 
+  /** whether the heartbeat timer runs (only while a stream is open) */
+  get ticking(): boolean {
+    return this.heartbeat !== undefined;
+  }
+
   /**
    * Answers the request with an event stream, or with 503 when too many are open (then
    * undefined). `maxBacklog`: bytes the client may leave unread before it is dropped.
