@@ -81,10 +81,11 @@ export interface Supervised {
 
 export async function supervise(
   servers: TestServer[],
-  options: { tcp?: boolean; token?: string } = {},
+  /** config: XML added to <config>; running: the ids to wait for (default every one) */
+  options: { tcp?: boolean; token?: string; config?: string; running?: string[] } = {},
 ): Promise<Supervised> {
   const port = options.tcp ? await freePort() : undefined;
-  const config = port === undefined ? '' : `<tcpport>${port}</tcpport><host>127.0.0.1</host>`;
+  const config = `${port === undefined ? '' : `<tcpport>${port}</tcpport><host>127.0.0.1</host>`}${options.config ?? ''}`;
   const home = writeRegistry(servers, config);
   const socket = join(home, 'temp/s7supervisor.sock');
   const run = runCli(
@@ -130,7 +131,7 @@ export async function supervise(
       return waitFor(() => run.exitCode(), { timeout: 30_000, message: 'the supervisor to exit' });
     },
   };
-  await supervised.waitRunning();
+  await supervised.waitRunning(options.running);
   return supervised;
 }
 
