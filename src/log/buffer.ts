@@ -203,11 +203,16 @@ class ComponentLog {
     this.head = this.count === 0 ? this.tail : this.field(0, START);
   }
 
-  /** grows the rings (by doubling, up to the bounds) so that `bytes` and `lines` fit */
+  /**
+   * Grows the rings so that `bytes` and `lines` fit. Bookkeeping grows fourfold; the byte ring
+   * grows straight to what <logBuffer lines> lines of the size seen so far need (an eighth more
+   * for lines that vary), or doubles when that is more: few steps, so little garbage, and no
+   * power-of-two slack. Both stay within their bounds.
+   */
   private reserve(bytes: number, lines: number): void {
     if (lines > this.lineCapacity) {
       let capacity = Math.max(MIN_LINES, this.lineCapacity);
-      while (capacity < lines) capacity *= 2;
+      while (capacity < lines) capacity *= 4;
       capacity = Math.min(capacity, Math.max(lines, this.maxLines));
       const meta = new Float64Array(capacity * STRIDE);
       for (let i = 0; i < this.count; i++) {
@@ -219,9 +224,9 @@ class ComponentLog {
       this.first = 0;
     }
     if (bytes > this.data.length) {
-      let capacity = Math.max(MIN_BYTES, this.data.length);
-      while (capacity < bytes) capacity *= 2;
-      capacity = Math.min(capacity, Math.max(bytes, this.maxBytes));
+      const expected = Math.ceil((bytes / Math.max(1, lines)) * this.maxLines * 1.125);
+      const doubled = Math.max(MIN_BYTES, this.data.length * 2);
+      const capacity = Math.min(Math.max(bytes, expected, doubled), Math.max(bytes, this.maxBytes));
       // the held bytes keep their absolute offsets: laid out again modulo the new size
       const held = Buffer.from(this.copyOut(this.head, this.tail));
       this.data = Buffer.allocUnsafe(capacity);
