@@ -101,7 +101,14 @@ export class SseHub {
    * Answers the request with an event stream, or with 503 when too many are open (then
    * undefined). `maxBacklog`: bytes the client may leave unread before it is dropped.
    */
-  open(_req: IncomingMessage, res: ServerResponse, maxBacklog: number): SseStream | undefined {
+  open(req: IncomingMessage, res: ServerResponse, maxBacklog: number): SseStream | undefined {
+    if (req.method === 'HEAD') {
+      // a stream without a body would stay open for nothing
+      res
+        .writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' })
+        .end();
+      return undefined;
+    }
     if (this.streams.size >= this.limits.maxStreams) {
       res
         .writeHead(503, {

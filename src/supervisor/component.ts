@@ -74,9 +74,13 @@ export class Component {
   private generation = 0;
   /** in backoff: when the next try is due (epoch ms) */
   private nextStartAt: number | undefined;
-  /** the last restarts and state changes, bounded, for the status page and the events stream */
-  private readonly restartTimes: number[] = [];
-  private readonly changes: StateChange[] = [];
+  /**
+   * The last restarts and state changes, bounded, for the status page and the events stream;
+   * status() hands out frozen copies made when they change, not a copy per call (/readyz and
+   * every scrape take a status of every component).
+   */
+  private restartTimes: readonly number[] = Object.freeze([]);
+  private changes: readonly Readonly<StateChange>[] = Object.freeze([]);
 
   constructor(
     public spec: ServerSpec,
@@ -163,8 +167,8 @@ export class Component {
       ...(l.restartPending ? { restartPending: true as const } : {}),
       ...(l.startError ? { startError: { ...l.startError } } : {}),
       ...(l.state === 'backoff' && this.nextStartAt !== undefined ? { nextStartAt: this.nextStartAt } : {}),
-      restartTimes: [...this.restartTimes],
-      changes: this.changes.map((change) => ({ ...change })),
+      restartTimes: this.restartTimes,
+      changes: this.changes,
     };
   }
 
@@ -178,13 +182,15 @@ export class Component {
     const effects = event();
     for (const effect of effects) this.execute(effect);
     const now = Date.now();
-    if (this.lifecycle.restarts > restartsBefore) keepLast(this.restartTimes, now, RECENT_RESTARTS);
+    if (this.lifecycle.restarts > restartsBefore)
+      this.restartTimes = withLast(this.restartTimes, now, RECENT_RESTARTS);
     const after = this.lifecycle.state;
     if (after === before) return;
     if (after !== 'backoff') this.nextStartAt = undefined;
-    keepLast(
+    const reason = changeReason(before, after, cause, this.lifecycle);
+    this.changes = withLast(
       this.changes,
-      { from: before, to: after, reason: changeReason(before, after, cause, this.lifecycle), at: now },
+      Object.freeze({ from: before, to: after, reason, at: now }),
       RECENT_CHANGES,
     );
     this.deps.onStateChange(this, before);
@@ -459,10 +465,9 @@ export class Component {
   }
 }
 
-/** appends `item`, dropping the oldest beyond `max` */
-function keepLast<T>(list: T[], item: T, max: number): void {
-  list.push(item);
-  if (list.length > max) list.splice(0, list.length - max);
+/** a frozen copy of `list` with `item` at the end, the oldest dropped beyond `max` */
+function withLast<T>(list: readonly T[], item: T, max: number): readonly T[] {
+  return Object.freeze([...list.slice(Math.max(0, list.length + 1 - max)), item]);
 }
 
 /**

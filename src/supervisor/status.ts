@@ -67,9 +67,9 @@ export interface ComponentStatus {
   /** in backoff: epoch ms of the next try */
   nextStartAt?: number;
   /** epoch ms of the last restarts (at most RECENT_RESTARTS, oldest first) */
-  restartTimes: number[];
+  restartTimes: readonly number[];
   /** the last state changes (at most RECENT_CHANGES, oldest first) */
-  changes: StateChange[];
+  changes: readonly Readonly<StateChange>[];
 }
 
 export type SupervisorPhase = 'starting' | 'running' | 'stopping' | 'stopped' | 'gave-up';

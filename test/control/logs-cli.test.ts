@@ -211,3 +211,28 @@ test('logs -f ends with 0 when the supervisor stops', async () => {
   assert.equal(await waitFor(() => follow.exitCode(), { message: 'logs -f to end' }), 0);
   assert.match(follow.stderr.join('\n'), /the supervisor stopped: end of its output/);
 });
+
+test("a reload: a removed component's buffer is freed (logs ID then exits 4), a new <logBuffer lines> applies at once", async () => {
+  const sup = await supervise([printer('is', 'json'), printer('svg', 'raw')]);
+  await printedAll(sup.socket, ['is', 'svg']);
+  const buffers = async () =>
+    (
+      JSON.parse((await socketRequest(sup.socket, '/api/v1/debug/listeners')).body) as {
+        logs: { buffers: number };
+      }
+    ).logs.buffers;
+  assert.equal(await buffers(), 2);
+  sup.rewrite([printer('is', 'json')], '<logBuffer lines="5"/>');
+  const reload = await sup.ctl(['reload']);
+  assert.equal(reload.code, 0, reload.stderr);
+  await waitFor(async () => (await buffers()) === 1, { message: "svg's buffer freed" });
+  const gone = await sup.ctl(['logs', 'svg']);
+  assert.equal(gone.code, 4);
+  assert.match(gone.stderr, /no component "svg" \(the components are: is\)/);
+  const kept = await sup.ctl(['logs', '-n', 'all', 'is']);
+  assert.deepEqual(
+    kept.stdout.split('\n').map((row) => row.split(' ')[3]),
+    ['16', '17', '18', '19', '20'],
+  );
+  assert.equal(await sup.stop(), 0);
+});
