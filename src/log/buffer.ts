@@ -205,9 +205,10 @@ class ComponentLog {
 
   /**
    * Grows the rings so that `bytes` and `lines` fit. Bookkeeping grows fourfold; the byte ring
-   * grows straight to what <logBuffer lines> lines of the size seen so far need (an eighth more
-   * for lines that vary), or doubles when that is more: few steps, so little garbage, and no
-   * power-of-two slack. Both stay within their bounds.
+   * doubles from 16 KiB, and once it has seen MIN_LINES lines grows straight to what
+   * <logBuffer lines> lines of the size seen so far need (an eighth more for lines that vary)
+   * when that is more: few steps, so little garbage, and no power-of-two slack. Both stay within
+   * their bounds.
    */
   private reserve(bytes: number, lines: number): void {
     if (lines > this.lineCapacity) {
@@ -224,7 +225,9 @@ class ComponentLog {
       this.first = 0;
     }
     if (bytes > this.data.length) {
-      const expected = Math.ceil((bytes / Math.max(1, lines)) * this.maxLines * 1.125);
+      // the size seen so far says something once a few dozen lines were seen: a component that
+      // printed two lines must not get room for a thousand
+      const expected = lines >= MIN_LINES ? Math.ceil((bytes / lines) * this.maxLines * 1.125) : 0;
       const doubled = Math.max(MIN_BYTES, this.data.length * 2);
       const capacity = Math.min(Math.max(bytes, expected, doubled), Math.max(bytes, this.maxBytes));
       // the held bytes keep their absolute offsets: laid out again modulo the new size

@@ -166,6 +166,26 @@ test('several components merge in arrival order; follow sees new lines as they c
   assert.deepEqual(buffers.components(), ['is']);
 });
 
+test('a quiet component costs little; a steady one grows once to what its lines need', () => {
+  const buffers = new LogBuffers({ lines: 1000 });
+  const quiet = buffers.tap({ component: 'quiet', stream: 'stdout', pid: 1 });
+  quiet.data(Buffer.from('started\nlistening on 8080\n'), 0);
+  assert.ok(
+    buffers.allocatedBytes() <= 16 * 1024 + 64 * 32,
+    `${buffers.allocatedBytes()} bytes for two lines`,
+  );
+  const steady = new LogBuffers({ lines: 1000 });
+  const tap = steady.tap({ component: 'steady', stream: 'stdout', pid: 1 });
+  const line = `${'x'.repeat(99)}\n`;
+  for (let i = 0; i < 5000; i++) tap.data(Buffer.from(line.repeat(10)), 0);
+  assert.equal(steady.tail(['steady'], 5000).length, 1000);
+  // 1000 lines of 100 bytes and 32 bytes of bookkeeping each, an eighth of slack at most
+  assert.ok(
+    steady.allocatedBytes() <= 1000 * 100 * 1.125 + 1000 * 32 + 1024,
+    `${steady.allocatedBytes()} bytes`,
+  );
+});
+
 test('configure: fewer lines evicts at once, 0 keeps none and frees the rings, more keeps more again', () => {
   const buffers = new LogBuffers({ lines: 10 });
   const tap = buffers.tap({ component: 'a', stream: 'stdout', pid: 1 });
