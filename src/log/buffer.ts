@@ -402,12 +402,12 @@ export class LogBuffers {
     }
   }
 
-  /** @internal LineTap */
-  dropped(component: string, bytes: number): void {
-    if (bytes <= 0) return;
-    const before = this.drops.get(component);
-    this.drops.set(component, (before ?? 0) + bytes);
-    if (before === undefined) this.options.onFirstDrop?.(component, bytes);
+  /** @internal LineTap (a removed component's last run is not counted: its series is gone) */
+  dropped(log: ComponentLog, bytes: number): void {
+    if (bytes <= 0 || log.removed) return;
+    const before = this.drops.get(log.id);
+    this.drops.set(log.id, (before ?? 0) + bytes);
+    if (before === undefined) this.options.onFirstDrop?.(log.id, bytes);
   }
 }
 
@@ -425,7 +425,7 @@ class LineTap implements OutputTap {
   ) {}
 
   data(chunk: Buffer, dropped: number): void {
-    this.buffers.dropped(this.log.id, dropped);
+    this.buffers.dropped(this.log, dropped);
     if (this.buffers.maxLines === 0) return;
     const time = Date.now();
     let start = 0;
@@ -482,7 +482,7 @@ class LineTap implements OutputTap {
   }
 
   end(dropped: number): void {
-    this.buffers.dropped(this.log.id, dropped);
+    this.buffers.dropped(this.log, dropped);
     if (this.carryLength > 0) this.piece(this.takeCarry(), false, Date.now());
   }
 
