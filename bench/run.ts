@@ -1,14 +1,15 @@
 // `npm run bench`: every benchmark in one run, printed for the README. Not tests: figures on a
 // shared 2-core machine vary, so targets are compared here, never asserted in the test suite.
-// BENCH_ONLY=supervisor,soak,log,reaper,http picks some; BENCH_RESTARTS sets the respawn count,
-// BENCH_SOAK_RESTARTS the restart soak's (default 10,000).
+// BENCH_ONLY=supervisor,soak,log,buffers,reaper,http,registry picks some; BENCH_RESTARTS sets the
+// respawn count, BENCH_SOAK_RESTARTS the restart soak's (default 10,000).
 import { benchHttp, formatHttpBench } from './http.js';
 import { benchLogThroughput, formatThroughput } from './log-throughput.js';
+import { benchLogs, formatLogsBench } from './logs.js';
 import { benchReaper, formatReaperTable } from './reaper.js';
 import { benchRestartSoak, formatRestartSoak } from './restart-soak.js';
 import { benchSupervisor } from './supervisor.js';
 
-const only = new Set((process.env.BENCH_ONLY ?? 'supervisor,soak,log,reaper,http').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'supervisor,soak,log,buffers,reaper,http').split(','));
 const section = (title: string) => console.log(`\n=== ${title} ===`);
 
 if (only.has('supervisor')) {
@@ -39,6 +40,10 @@ if (only.has('log')) {
   section('log throughput through s7supervisor run');
   console.log(formatThroughput(await benchLogThroughput()));
   console.log('(targets: raw >= 300 MB/s, json >= 500,000 lines/s, 0 lost)');
+}
+if (only.has('buffers')) {
+  section('output buffers under load, and logs -n 1000');
+  console.log(formatLogsBench(await benchLogs()));
 }
 if (only.has('reaper')) {
   section('orphan reaping as PID 1 (beside tini)');

@@ -52,6 +52,21 @@ export class ControlClient {
     return this.request('POST', path, body);
   }
 
+  /**
+   * A GET whose answer is read as it comes (a followed log): resolves with the response once its
+   * head arrived, whatever its status. No timeout: a follow waits as long as it is wanted.
+   * `abort` ends it from our side.
+   */
+  stream(path: string): { response: Promise<http.IncomingMessage>; abort: () => void } {
+    const req = http.request({ socketPath: this.socketPath, method: 'GET', path });
+    const response = new Promise<http.IncomingMessage>((resolve, reject) => {
+      req.once('response', resolve);
+      req.on('error', (error) => reject(this.unreachable(error)));
+    });
+    req.end();
+    return { response, abort: () => req.destroy() };
+  }
+
   private request(method: string, path: string, body?: unknown): Promise<ControlAnswer> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };

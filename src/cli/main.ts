@@ -35,6 +35,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'restart a component (no ID: every component)',
     load: async () => (await import('./component-control.js')).restartCommand,
   },
+  logs: {
+    summary: 'print the last lines the components printed, merged in time order (-f to follow)',
+    load: async () => (await import('./logs.js')).logsCommand,
+  },
   reload: {
     summary: 're-read the registry in the running supervisor (as SIGHUP) and apply the difference',
     load: async () => (await import('./reload.js')).reloadCommand,

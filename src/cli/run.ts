@@ -5,7 +5,8 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
 import { controlSocketPath, openControlSocket } from '../http/control-socket.js';
-import { createHttpApp, type HttpApp, listenHttp, StartupError } from '../http/index.js';
+import { createHttpApp, type HttpApp, listenHttp, liveFeeds, StartupError } from '../http/index.js';
+import { LogBuffers } from '../log/buffer.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
 import { NativeAddonError } from '../process/native.js';
@@ -82,13 +83,15 @@ export async function runCommand(argv: string[]): Promise<number> {
         ? 'stdin is our terminal: the command runs as its foreground process group'
         : 'stdin is our terminal but we run in the background: so does the command',
     );
+  const buffers = outputBuffers(registry, logger);
   const supervisor = new Supervisor({
     registry,
     logger,
-    attachOutput: outputAttacher(logSink(logger)),
+    attachOutput: outputAttacher(logSink(logger), buffers),
     startProbe,
     watchReadyFd,
-    ...(reload ? { loadRegistry: reload } : {}),
+    // a new <logBuffer lines> applies with the registry that brings it
+    ...(reload ? { loadRegistry: () => configureBuffers(buffers, reload()) } : {}),
     ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
     ...(terminal ? { terminal } : {}),
     ...(watchdog ? { groupWatch: watchdog } : {}),
@@ -107,8 +110,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       ),
   });
   const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
+  supervisor.on('removed', (id) => buffers.remove(id));
+  // what the live endpoints follow: state changes and the components' output
+  const feeds = liveFeeds(supervisor, buffers);
 
-  const live = listenerApps(supervisor, logger, controlToken);
+  const live = listenerApps(supervisor, logger, controlToken, feeds);
   // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
   const socketPath =
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
@@ -152,6 +158,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   stats.stop();
   reaper.stop();
   watchdog?.close();
+  feeds.sse.closeAll();
   // closing the control socket removes its file: wait for it, so no dead socket is left behind
   const closed = Promise.all(
     live.servers.map(
@@ -178,8 +185,16 @@ function listenerApps(
   supervisor: Supervisor,
   logger: Logger,
   controlToken: string | undefined,
+  live: ReturnType<typeof liveFeeds>,
 ): LiveListeners {
-  const appOptions = { view: supervisor, control: supervisor, version, pid1: process.pid === 1, logger };
+  const appOptions = {
+    view: supervisor,
+    control: supervisor,
+    version,
+    pid1: process.pid === 1,
+    logger,
+    live,
+  };
   let shared: Pick<HttpApp, 'metrics' | 'snapshots'> | undefined;
   const sharing = () => (shared ? { metrics: shared.metrics, snapshots: shared.snapshots } : {});
   let httpApp: HttpApp | undefined;
@@ -198,6 +213,23 @@ function listenerApps(
     },
     shared: () => shared,
   };
+}
+
+/** the in-memory output of every component (design.md §7 rev. 2); a drop is said once per component */
+function outputBuffers(registry: Registry, logger: Logger): LogBuffers {
+  return new LogBuffers({
+    lines: registry.config.logBuffer.lines,
+    onFirstDrop: (component, bytes) =>
+      logger.warn(
+        { component, bytes },
+        'output of this component is being dropped: stdout is gone or not read (said once; counted in s7supervisor_log_dropped_bytes_total)',
+      ),
+  });
+}
+
+function configureBuffers(buffers: LogBuffers, registry: Registry): Registry {
+  buffers.configure(registry.config.logBuffer.lines);
+  return registry;
 }
 
 function loadForRun(options: RunOptions): { registry: Registry; reload?: () => Registry } {

@@ -13,6 +13,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { createRequire } from 'node:module';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { registerLogDropMetric } from '../metrics/log-drops.js';
 import { createMetrics, type SupervisorMetrics } from '../metrics/metrics.js';
 import { negotiateFormat } from '../metrics/negotiate.js';
 import { createResourceReader } from '../metrics/resources.js';
@@ -25,12 +26,16 @@ import {
   defaultAdmission,
 } from './admission.js';
 import { addControlRoutes, bearerGuard } from './control.js';
+import { StateEvents } from './events.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
 import { SnapshotCache } from './snapshot-cache.js';
-import { sendStatusPage, statusPageTemplate } from './status-page.js';
 
 export type { ComponentJson } from './snapshot-cache.js';
+
+import { addLiveRoutes, type LiveFeeds, logsForbidden } from './live.js';
+import { SseHub } from './sse.js';
+import { OUTPUT_LINES, type StatusPageData, statusPageHandler } from './status-page.js';
 
 export interface HttpAppOptions {
   view: SupervisorView;
@@ -52,7 +57,14 @@ export interface HttpAppOptions {
    * none (false) for a trusted caller (the control socket)
    */
   admission?: AdmissionLimits | false;
+  /** the events feed, output buffers and open streams, shared by every listener (made here if absent) */
+  live?: LiveFeeds;
   logger?: Logger;
+}
+
+/** the feeds of createHttpApp when none are given: events, no output buffers */
+export function liveFeeds(view: SupervisorView, logs?: LiveFeeds['logs']): LiveFeeds {
+  return { events: new StateEvents(view), sse: new SseHub(), ...(logs ? { logs } : {}) };
 }
 
 /** A request listener for http.createServer: health and metrics first, then the express app. */
@@ -63,10 +75,39 @@ export interface HttpApp extends RequestListener {
   snapshots: SnapshotCache;
   /** its admission control; none for a trusted caller */
   admission: Admission | undefined;
+  /** the feeds this app serves (created here unless passed in) */
+  live: LiveFeeds;
+}
+
+function statusPageData(
+  options: HttpAppOptions,
+  live: LiveFeeds,
+  snapshots: SnapshotCache,
+): Omit<StatusPageData, 'now' | 'cpu'> {
+  // the shared snapshot: one /proc reading for every page, API answer and scrape
+  const { phase, components } = snapshots.get();
+  return {
+    lastEventId: live.events.lastId,
+    // output may hold secrets: on TCP only for who has the token, which the page asks for
+    output: !live.logs
+      ? { mode: 'off', why: 'output is not kept' }
+      : options.trustCaller
+        ? { mode: 'open', lines: live.logs.tail(undefined, OUTPUT_LINES) }
+        : options.controlToken
+          ? { mode: 'token' }
+          : { mode: 'off', why: 'output needs the control token (S7SUPERVISOR_CONTROL_TOKEN)' },
+    version: options.version,
+    phase,
+    ready: readyz(phase, components, { verbose: false, exclude: [] }).status === 200,
+    components: [...components],
+    // buttons only where a token guards the routes: the socket is for the CLI, not browsers
+    controls: Boolean(options.control && options.controlToken && !options.trustCaller),
+  };
 }
 
 export function createHttpApp(options: HttpAppOptions): HttpApp {
   const { view } = options;
+  const live = options.live ?? liveFeeds(view);
   const snapshots = options.snapshots ?? new SnapshotCache(view, createResourceReader());
   const metrics =
     options.metrics ??
@@ -75,6 +116,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       pid1: options.pid1 ?? false,
       resources: snapshots.resources,
     });
+  if (!options.metrics && live.logs) registerLogDropMetric(metrics.registry, view, live.logs);
   const health = healthHandler(view);
   const reading = readingHandler(options, snapshots, metrics);
   const limits = options.admission ?? (options.trustCaller ? false : defaultAdmission);
@@ -84,16 +126,20 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   let inExpress = 0;
   const route = (req: IncomingMessage, res: ServerResponse) => {
     if (reading.handle(req, res)) return;
-    // control routes wait for components: a bound on how many may wait at once
-    if (admission && inExpress >= maxInExpress) {
+    // control routes wait for components: a bound on how many may wait at once (event and log
+    // streams stay open as long as their client wants: the stream hub bounds those)
+    const streaming = isStream(req.url);
+    if (admission && !streaming && inExpress >= maxInExpress) {
       answerBusy(req, res);
       return;
     }
-    inExpress += 1;
-    res.once('close', () => {
-      inExpress -= 1;
-    });
-    app ??= expressApp(options, reading);
+    if (!streaming) {
+      inExpress += 1;
+      res.once('close', () => {
+        inExpress -= 1;
+      });
+    }
+    app ??= expressApp(options, reading, view, live, snapshots);
     app(req, res);
   };
   const handler: RequestListener = (req, res) => {
@@ -101,7 +147,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (admission) admission.admit(req, res, () => route(req, res));
     else route(req, res);
   };
-  return Object.assign(handler, { metrics, snapshots, admission });
+  return Object.assign(handler, { metrics, snapshots, admission, live });
 }
 
 function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body: Buffer): void {
@@ -118,9 +164,8 @@ function sendJson(req: IncomingMessage, res: ServerResponse, status: number, bod
 const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 
 interface ReadingHandler {
-  /** answers GET/HEAD of /, /metrics, /api/v1/components[/ID] and returns true; false for the rest */
+  /** answers GET/HEAD of /metrics, /api/v1/components[/ID] and returns true; false for the rest */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
-  page(req: IncomingMessage, res: ServerResponse): void;
   list(req: IncomingMessage, res: ServerResponse): void;
   one(req: IncomingMessage, res: ServerResponse, id: string): void;
 }
@@ -130,26 +175,7 @@ function readingHandler(
   snapshots: SnapshotCache,
   metrics: SupervisorMetrics,
 ): ReadingHandler {
-  // buttons only where a token guards the routes: the socket is for the CLI, not browsers
-  const controls = Boolean(options.control && options.controlToken && !options.trustCaller);
   const { version, logger } = options;
-
-  const page = (req: IncomingMessage, res: ServerResponse) => {
-    const snapshot = snapshots.get();
-    let template = snapshot.derived.page.get(controls);
-    if (!template) {
-      template = statusPageTemplate({
-        version,
-        phase: snapshot.phase,
-        ready: readyz(snapshot.phase, snapshot.components, { verbose: false, exclude: [] }).status === 200,
-        components: [...snapshot.components],
-        controls,
-        now: Date.now(),
-      });
-      snapshot.derived.page.set(controls, template);
-    }
-    sendStatusPage(req, res, template);
-  };
 
   const list = (req: IncomingMessage, res: ServerResponse) => {
     const snapshot = snapshots.get();
@@ -205,7 +231,6 @@ function readingHandler(
 
   const prefix = '/api/v1/components/';
   return {
-    page,
     list,
     one,
     handle(req, res) {
@@ -214,7 +239,6 @@ function readingHandler(
       const mark = url.indexOf('?');
       const path = mark === -1 ? url : url.slice(0, mark);
       if (path === '/metrics') serveMetrics(req, res);
-      else if (path === '/') page(req, res);
       else if (path === '/api/v1/components') list(req, res);
       else if (path.startsWith(prefix)) {
         let id: string;
@@ -234,8 +258,20 @@ function readingHandler(
 /** requests in express at once on a port with admission control */
 const maxInExpress = 32;
 
-/** The control routes, the API in any other spelling express accepts, 404s and 400s. */
-function expressApp(options: HttpAppOptions, reading: ReadingHandler): Express {
+/** the event and log streams (Server-Sent Events), which stay open */
+function isStream(url: string | undefined): boolean {
+  const path = (url ?? '').split('?')[0] ?? '';
+  return path === '/api/v1/events' || path.endsWith('/logs') || path === '/api/v1/logs';
+}
+
+/** The status page, the control routes, the live streams, the API in any other spelling express accepts, 404s and 400s. */
+function expressApp(
+  options: HttpAppOptions,
+  reading: ReadingHandler,
+  view: SupervisorView,
+  live: LiveFeeds,
+  snapshots: SnapshotCache,
+): Express {
   const express = createRequire(import.meta.url)('express') as typeof import('express');
   const app = express();
   app.disable('x-powered-by');
@@ -256,6 +292,19 @@ function expressApp(options: HttpAppOptions, reading: ReadingHandler): Express {
       options.trustCaller || !options.controlToken ? undefined : bearerGuard(options.controlToken);
     addControlRoutes(app, options.control, guard);
   }
+  addLiveRoutes(app, view, live, {
+    logsGuard: options.trustCaller
+      ? undefined
+      : options.controlToken
+        ? bearerGuard(options.controlToken)
+        : logsForbidden,
+    trusted: options.trustCaller === true,
+  });
+
+  app.get(
+    '/',
+    statusPageHandler(() => statusPageData(options, live, snapshots)),
+  );
 
   app.use((_req, res) => {
     res.status(404).type('text/plain; charset=utf-8').send('404 page not found\n');

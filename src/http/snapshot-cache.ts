@@ -1,6 +1,6 @@
 // One snapshot of the supervisor for every reading request: GET /, /api/v1/components[/ID] and
-// /metrics are answered from it, and what is derived from it (the JSON bodies, the page, the
-// metrics text) is computed once per snapshot, not once per request. So a storm of requests costs
+// /metrics read it, and what is derived from it (the JSON bodies, the metrics text) is computed
+// once per snapshot, not once per request. So a storm of requests costs
 // what a probe costs, whatever the number of components, and does not multiply /proc passes or
 // renders (nor the garbage they leave, which is what made the heap and the RSS grow).
 //
@@ -12,7 +12,6 @@ import { performance } from 'node:perf_hooks';
 import type { ExpositionFormat } from '../metrics/negotiate.js';
 import type { ResourceReader } from '../metrics/resources.js';
 import type { ComponentStatus, SupervisorPhase, SupervisorView } from '../supervisor/status.js';
-import type { PageTemplate } from './status-page.js';
 
 /** a component as the JSON API shows it: its snapshot plus uptime and resources, never its environment */
 export interface ComponentJson extends ComponentStatus {
@@ -34,8 +33,6 @@ export interface Derived {
   list?: Buffer;
   /** the body of GET /api/v1/components/ID, by id (undefined: no such component) */
   one: Map<string, Buffer | undefined>;
-  /** the status page, with and without control buttons */
-  page: Map<boolean, PageTemplate>;
   /** /metrics, by exposition format */
   metrics: Map<ExpositionFormat, Promise<EncodedMetrics>>;
 }
@@ -120,7 +117,7 @@ export class SnapshotCache {
     return {
       phase: this.view.phase,
       components: toJson(this.view.components(), this.resources),
-      derived: { one: new Map(), page: new Map(), metrics: new Map() },
+      derived: { one: new Map(), metrics: new Map() },
     };
   }
 }

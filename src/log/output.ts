@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { type Logger, pino } from 'pino';
+import type { LogBuffers, OutputTap } from './buffer.js';
 import type { LogSink, StdStream } from './sink.js';
 
 /** the longest piece of a line kept in memory, and so the longest message of one record */
@@ -34,8 +35,19 @@ export const IDLE_FLUSH_MS = 1000;
  * gave is in the sink's writers (call sink.flush() to wait for the OS as well). Never rejects: a
  * broken pipe from the child just ends the copy.
  */
-export function attachOutput(source: Readable, meta: OutputMeta, sink: LogSink): Promise<void> {
+export function attachOutput(
+  source: Readable,
+  meta: OutputMeta,
+  sink: LogSink,
+  tap?: OutputTap,
+): Promise<void> {
   const lines = meta.mode === 'raw' ? new RawLines(sink, meta.stream) : new JsonLines(sink, meta);
+  // the in-memory buffer (buffer.ts) sees every chunk, and learns what of it the log dropped
+  const logged = (write: () => void): number => {
+    const before = sinkDroppedBytes(sink);
+    write();
+    return sinkDroppedBytes(sink) - before;
+  };
   return new Promise((resolve) => {
     let paused = false;
     let finished = false;
@@ -51,11 +63,19 @@ export function attachOutput(source: Readable, meta: OutputMeta, sink: LogSink):
       if (finished || !lines.holding) return;
       // while we hold the child back, the rest of its line may be waiting in the pipe: not idle
       const waited = paused ? 0 : Date.now() - lastDataAt;
-      if (waited >= IDLE_FLUSH_MS) lines.flushHeld();
-      else idleTimer = setTimeout(onIdle, IDLE_FLUSH_MS - waited).unref();
+      if (waited >= IDLE_FLUSH_MS) {
+        lines.flushHeld();
+        tap?.idle();
+      } else idleTimer = setTimeout(onIdle, IDLE_FLUSH_MS - waited).unref();
     };
-    source.on('data', (chunk: Buffer | string) => {
-      lines.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    source.on('data', (data: Buffer | string) => {
+      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+      if (tap)
+        tap.data(
+          chunk,
+          logged(() => lines.push(chunk)),
+        );
+      else lines.push(chunk);
       lastDataAt = Date.now();
       // one timer while a partial line is held, not one per chunk
       if (lines.holding && !idleTimer) idleTimer = setTimeout(onIdle, IDLE_FLUSH_MS).unref();
@@ -70,7 +90,8 @@ export function attachOutput(source: Readable, meta: OutputMeta, sink: LogSink):
       if (finished) return;
       finished = true;
       clearTimeout(idleTimer);
-      lines.end();
+      if (tap) tap.end(logged(() => lines.end()));
+      else lines.end();
       resolve();
     };
     source.once('end', finish);
@@ -80,9 +101,17 @@ export function attachOutput(source: Readable, meta: OutputMeta, sink: LogSink):
   });
 }
 
-/** attachOutput bound to one sink: the shape the supervision core takes */
-export function outputAttacher(sink: LogSink): (source: Readable, meta: OutputMeta) => Promise<void> {
-  return (source, meta) => attachOutput(source, meta, sink);
+/** output bytes the sink could not take so far (stdout and stderr; the file is the log's own) */
+function sinkDroppedBytes(sink: LogSink): number {
+  return sink.stdout.droppedBytes + sink.stderr.droppedBytes;
+}
+
+/** attachOutput bound to one sink (and the in-memory buffers): the shape the supervision core takes */
+export function outputAttacher(
+  sink: LogSink,
+  buffers?: LogBuffers,
+): (source: Readable, meta: OutputMeta) => Promise<void> {
+  return (source, meta) => attachOutput(source, meta, sink, buffers?.tap(meta));
 }
 
 /**

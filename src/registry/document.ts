@@ -79,6 +79,7 @@ export interface ConfigDocument {
   shutdownTimeout?: number;
   shutdownDelay?: number;
   logRetentionDays?: number;
+  logBuffer?: { lines: number };
 }
 
 export interface RegistryDocument {

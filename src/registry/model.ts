@@ -96,6 +96,8 @@ export interface RegistryConfig {
   shutdownDelay: number;
   /** rev. 2: daily <log> files older than this many days are deleted; 0 keeps them all */
   logRetentionDays: number;
+  /** output lines of each component kept in memory (`logs`, the API, the status page); 0: none */
+  logBuffer: { lines: number };
 }
 
 export interface Registry {

@@ -1,5 +1,6 @@
 // The resolved start plan, for people: what `check` prints. Environment values are never shown
 // (they hold secrets), only the variable names.
+import { LOG_BUFFER_BYTES } from './defaults.js';
 import type { CheckSpec, Registry, RestartSpec, ServerSpec } from './model.js';
 import { escapeControls } from './values.js';
 
@@ -53,6 +54,13 @@ export function formatPlan(registry: Registry): string {
     config.shutdownDelay > 0
       ? `${seconds(config.shutdownTimeout)} (from the end of the delay)`
       : seconds(config.shutdownTimeout),
+  );
+  row(
+    '  ',
+    'log buffer',
+    config.logBuffer.lines > 0
+      ? `last ${config.logBuffer.lines} output lines of each component kept in memory (at most ${LOG_BUFFER_BYTES / 1024 / 1024} MiB each)`
+      : 'off (no output kept in memory: logs, the API and the status page show none)',
   );
 
   const groups = priorityGroups(registry.servers);

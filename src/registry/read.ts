@@ -1,7 +1,7 @@
 // From the element tree to a RegistryDocument: every element and attribute checked against the
 // layout of design.md §2, values expanded (${VAR}) and typed. Problems are collected, never thrown,
 // so that one run reports everything wrong with the file.
-import { defaults } from './defaults.js';
+import { defaults, MAX_LOG_BUFFER_LINES } from './defaults.js';
 import type {
   ConfigDocument,
   ProfileDocument,
@@ -41,6 +41,7 @@ const configChildren = [
   'shutdownTimeout',
   'shutdownDelay',
   'logRetention',
+  'logBuffer',
 ];
 const settingChildren: string[] = [...settingElements];
 const serverChildren = ['profile', ...settingChildren];
@@ -142,6 +143,15 @@ class Reader {
           parseInteger(text, 0, 1_000_000, 'a whole number of days (0 keeps every file)'),
         );
         if (days !== undefined) config.logRetentionDays = days;
+        continue;
+      }
+      if (child.name === 'logBuffer') {
+        const attrs = this.attributes(child, ['lines'], where);
+        this.noContent(child, where);
+        const lines = this.typed(child, where, attrs.get('lines'), 'lines', (text) =>
+          parseInteger(text, 0, MAX_LOG_BUFFER_LINES, 'a whole number of lines (0 keeps none)'),
+        );
+        config.logBuffer = { lines: lines ?? defaults.config.logBuffer.lines };
         continue;
       }
       const text = this.value(child, where);

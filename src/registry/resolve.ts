@@ -99,6 +99,7 @@ function resolveConfig(config: ConfigDocument, servers: ServerSpec[], home: stri
     shutdownTimeout: config.shutdownTimeout ?? defaultShutdownTimeout(servers),
     shutdownDelay: config.shutdownDelay ?? d.shutdownDelay,
     logRetentionDays: config.logRetentionDays ?? d.logRetentionDays,
+    logBuffer: config.logBuffer ?? { ...d.logBuffer },
   };
 }
 

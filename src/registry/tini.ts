@@ -1,5 +1,6 @@
 // Tini mode (`run -- CMD ARG...`, design.md §5) has no registry file: this builds the one-component
 // registry it stands for, with the defaults of design.md §2 wherever tini mode has no say.
+import { defaults } from './defaults.js';
 import type { Registry, RestartPolicy } from './model.js';
 
 export interface TiniRegistryOptions {
@@ -31,6 +32,7 @@ export function tiniRegistry(options: TiniRegistryOptions): Registry {
       // the signals go to the child as they come: there is nothing to drain first
       shutdownDelay: 0,
       logRetentionDays: 14,
+      logBuffer: { ...defaults.config.logBuffer },
     },
     servers: [
       {

@@ -11,7 +11,14 @@ import { childStdio, releaseChildStdio } from '../process/stdio.js';
 import { firstTime, planSpawn } from '../process/users.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
 import { describeExit, type Effect, Lifecycle, type ProcessExit } from './lifecycle.js';
-import type { CheckKind, ComponentState, ComponentStatus } from './status.js';
+import {
+  type CheckKind,
+  type ComponentState,
+  type ComponentStatus,
+  RECENT_CHANGES,
+  RECENT_RESTARTS,
+  type StateChange,
+} from './status.js';
 
 export interface OutputMeta {
   component: string;
@@ -67,6 +74,15 @@ export class Component {
   private outputs: Readable[] = [];
   /** bumped on every spawn and stop-checks, so late callbacks from an old run are ignored */
   private generation = 0;
+  /** in backoff: when the next try is due (epoch ms) */
+  private nextStartAt: number | undefined;
+  /**
+   * The last restarts and state changes, bounded, for the status page and the events stream;
+   * status() hands out frozen copies made when they change, not a copy per call (/readyz and
+   * every scrape take a status of every component).
+   */
+  private restartTimes: readonly number[] = Object.freeze([]);
+  private changes: readonly Readonly<StateChange>[] = Object.freeze([]);
 
   constructor(
     public spec: ServerSpec,
@@ -104,19 +120,22 @@ export class Component {
   }
 
   start(byOperator = false): void {
-    this.apply(() => this.lifecycle.start(byOperator));
+    this.apply(() => this.lifecycle.start(byOperator), byOperator ? 'started by operator' : 'started');
   }
 
   stop(byOperator = false): void {
-    this.apply(() => this.lifecycle.stop(byOperator));
+    this.apply(
+      () => this.lifecycle.stop(byOperator),
+      byOperator ? 'stopped by operator' : 'stopped by the supervisor',
+    );
   }
 
   restart(): void {
-    this.apply(() => this.lifecycle.restart());
+    this.apply(() => this.lifecycle.restart(), 'restarted by operator');
   }
 
   stopForRestart(): void {
-    this.apply(() => this.lifecycle.stopForRestart());
+    this.apply(() => this.lifecycle.stopForRestart(), 'restart of every component');
   }
 
   /** SIGKILL the whole group now (second signal to the supervisor, or shutdownTimeout). */
@@ -157,15 +176,34 @@ export class Component {
       stoppedByOperator: l.stoppedByOperator,
       ...(l.restartPending ? { restartPending: true as const } : {}),
       ...(l.startError ? { startError: { ...l.startError } } : {}),
+      ...(l.state === 'backoff' && this.nextStartAt !== undefined ? { nextStartAt: this.nextStartAt } : {}),
+      restartTimes: this.restartTimes,
+      changes: this.changes,
     };
   }
 
-  /** Runs one lifecycle event and carries out its effects, reporting any state change. */
-  private apply(event: () => Effect[]): void {
+  /**
+   * Runs one lifecycle event and carries out its effects, reporting any state change. `cause`
+   * says in words what asked for it, when the new state alone does not (see changeReason).
+   */
+  private apply(event: () => Effect[], cause?: string): void {
     const before = this.lifecycle.state;
+    const restartsBefore = this.lifecycle.restarts;
     const effects = event();
     for (const effect of effects) this.execute(effect);
-    if (this.lifecycle.state !== before) this.deps.onStateChange(this, before);
+    const now = Date.now();
+    if (this.lifecycle.restarts > restartsBefore)
+      this.restartTimes = withLast(this.restartTimes, now, RECENT_RESTARTS);
+    const after = this.lifecycle.state;
+    if (after === before) return;
+    if (after !== 'backoff') this.nextStartAt = undefined;
+    const reason = changeReason(before, after, cause, this.lifecycle);
+    this.changes = withLast(
+      this.changes,
+      Object.freeze({ from: before, to: after, reason, at: now }),
+      RECENT_CHANGES,
+    );
+    this.deps.onStateChange(this, before);
   }
 
   private execute(effect: Effect): void {
@@ -194,7 +232,7 @@ export class Component {
             { component: this.id, stopTimeout: effect.seconds },
             `component did not stop within ${effect.seconds}s: SIGKILL`,
           );
-          this.apply(() => this.lifecycle.stopTimedOut());
+          this.apply(() => this.lifecycle.stopTimedOut(), 'stop timeout: SIGKILL');
         }, effect.seconds * 1000);
         break;
       case 'kill-group':
@@ -368,9 +406,10 @@ export class Component {
     if (delayMs > 0)
       this.deps.logger.info({ component: this.id, delayMs }, `restarting in ${(delayMs / 1000).toFixed(2)}s`);
     this.cancelBackoff();
+    this.nextStartAt = Date.now() + delayMs;
     const elapsed = () => {
       this.backoffTimer = undefined;
-      this.apply(() => this.lifecycle.backoffElapsed());
+      this.apply(() => this.lifecycle.backoffElapsed(), 'backoff over: starting again');
     };
     // even an immediate restart waits for the next turn of the event loop: the event that caused
     // it runs to completion first, and a crash loop cannot starve timers, signals or HTTP
@@ -410,7 +449,7 @@ export class Component {
           { component: this.id, failures: failuresInARow, reason: outcome.reason },
           'liveness check failed: restarting component',
         );
-        this.apply(() => this.lifecycle.unhealthy());
+        this.apply(() => this.lifecycle.unhealthy(), `liveness failed: ${outcome.reason ?? 'failed'}`);
       }
     });
   }
@@ -437,5 +476,36 @@ export class Component {
     this.readinessTimer = undefined;
     for (const probe of this.probes) probe.stop();
     this.probes = [];
+  }
+}
+
+/** a frozen copy of `list` with `item` at the end, the oldest dropped beyond `max` */
+function withLast<T>(list: readonly T[], item: T, max: number): readonly T[] {
+  return Object.freeze([...list.slice(Math.max(0, list.length + 1 - max)), item]);
+}
+
+/**
+ * A state change in words. The new state and its notReadyReason say most of it (why it is in
+ * backoff, fatal or stopped); what the state cannot tell (who stopped or started it, a liveness
+ * failure) comes as the cause from the call site.
+ */
+function changeReason(
+  from: ComponentState,
+  to: ComponentState,
+  cause: string | undefined,
+  lifecycle: Lifecycle,
+): string {
+  switch (to) {
+    case 'running':
+      return 'ready';
+    case 'starting':
+      if (cause) return cause;
+      return from === 'stopping' ? 'restarting' : 'started';
+    case 'stopping':
+      return cause ?? 'stopping';
+    case 'backoff':
+    case 'fatal':
+    case 'stopped':
+      return lifecycle.notReadyReason ?? to;
   }
 }

@@ -26,6 +26,21 @@ export interface LastExit {
   at: number;
 }
 
+/** one state change, as the status page and GET /api/v1/events show it */
+export interface StateChange {
+  from: ComponentState;
+  to: ComponentState;
+  /** what caused it, in words: 'ready', 'restarting after signal SIGKILL', 'stopped by operator'... */
+  reason: string;
+  /** epoch ms */
+  at: number;
+}
+
+/** how many state changes a status keeps (the newest last) */
+export const RECENT_CHANGES = 10;
+/** how many restart times a status keeps (the newest last): enough to tell a crash loop */
+export const RECENT_RESTARTS = 100;
+
 export interface ComponentStatus {
   id: string;
   description: string;
@@ -49,6 +64,12 @@ export interface ComponentStatus {
   restartPending?: true;
   /** why the last spawn failed (command not found, not executable, unknown user) */
   startError?: { code?: string; message: string };
+  /** in backoff: epoch ms of the next try */
+  nextStartAt?: number;
+  /** epoch ms of the last restarts (at most RECENT_RESTARTS, oldest first) */
+  restartTimes: readonly number[];
+  /** the last state changes (at most RECENT_CHANGES, oldest first) */
+  changes: readonly Readonly<StateChange>[];
 }
 
 export type SupervisorPhase = 'starting' | 'running' | 'stopping' | 'stopped' | 'gave-up';
@@ -65,6 +86,8 @@ export interface SupervisorEventMap {
   reaped: [count: number];
   /** a reload was attempted */
   reload: [result: 'success' | 'failure', message: string];
+  /** a component a reload removed is gone (stopped, and no longer listed) */
+  removed: [id: string];
 }
 
 export interface SupervisorView extends EventEmitter<SupervisorEventMap> {

@@ -356,7 +356,10 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     });
     void this.waitFor(() => removed.every((c) => c.settled)).then(() => {
       for (const component of removed)
-        if (this.byId.get(component.id) === component) this.byId.delete(component.id);
+        if (this.byId.get(component.id) === component) {
+          this.byId.delete(component.id);
+          this.emit('removed', component.id);
+        }
       this.notifyWaiters();
     });
     for (const component of removed) this.waitingForTurn.delete(component);

@@ -49,3 +49,28 @@ export function formatUptime(component: ComponentJson): string {
 export function formatMemory(component: ComponentJson): string {
   return component.resources ? formatBytes(component.resources.rssBytes) : '-';
 }
+
+/** CPU use as a share of one core: `0.4%`, `12%`, `-` without a process */
+export function formatCpu(percent: number | undefined): string {
+  if (percent === undefined || !Number.isFinite(percent)) return '-';
+  const value = Math.max(0, percent);
+  return value < 10 ? `${value.toFixed(1)}%` : `${Math.round(value)}%`;
+}
+
+/** restarts within `seconds` before `now` (from the status's bounded list of restart times) */
+export function restartsWithin(
+  component: Pick<ComponentJson, 'restartTimes'>,
+  now: number,
+  seconds: number,
+): number {
+  const since = now - seconds * 1000;
+  return (component.restartTimes ?? []).filter((at) => at > since && at <= now).length;
+}
+
+/**
+ * A crash loop, as the S7SupervisorComponentCrashLooping alert sees one: 3 or more restarts in
+ * the last 5 minutes.
+ */
+export function isCrashLooping(component: Pick<ComponentJson, 'restartTimes'>, now: number): boolean {
+  return restartsWithin(component, now, 300) >= 3;
+}

@@ -73,7 +73,7 @@ test('an unknown option: one line naming the command and the closest option, exi
 });
 
 test("help COMMAND prints that command's help, the same text as COMMAND --help", async () => {
-  for (const command of ['run', 'check', 'status', 'start', 'reload', 'probe', 'convert']) {
+  for (const command of ['run', 'check', 'status', 'start', 'reload', 'logs', 'probe', 'convert']) {
     const viaHelp = await s7('help', command);
     const viaFlag = await s7(command, '--help');
     assert.equal(viaHelp.code, 0, command);
@@ -83,6 +83,7 @@ test("help COMMAND prints that command's help, the same text as COMMAND --help",
   const list = await s7('help');
   assert.equal(list.code, 0);
   assert.match(list.stdout, /^ {2}convert +print a registry equivalent to a supervisord\.conf/m);
+  assert.match(list.stdout, /^ {2}logs +print the last lines the components printed/m);
   assert.match(list.stdout, /^ {2}help +this list, or a command's help/m);
   assert.match(list.stdout, /^ {2}version +print the version/m);
   const typo = await s7('help', 'stauts');

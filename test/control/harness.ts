@@ -74,18 +74,19 @@ export interface Supervised {
   pids(): Promise<Record<string, number | undefined>>;
   /** waits until every listed component (all, if none listed) is running */
   waitRunning(ids?: string[]): Promise<ComponentJson[]>;
-  /** rewrites the registry file in place (same home, same config) */
-  rewrite(servers: TestServer[]): void;
+  /** rewrites the registry file in place (same home; same config unless `extraConfig` replaces options.config) */
+  rewrite(servers: TestServer[], extraConfig?: string): void;
   stop(): Promise<number>;
 }
 
 export async function supervise(
   servers: TestServer[],
-  options: { tcp?: boolean; token?: string /** more XML inside <config> */; config?: string } = {},
+  /** config: XML added to <config>; running: the ids to wait for (default every one) */
+  options: { tcp?: boolean; token?: string; config?: string; running?: string[] } = {},
 ): Promise<Supervised> {
   const port = options.tcp ? await freePort() : undefined;
-  const config =
-    (port === undefined ? '' : `<tcpport>${port}</tcpport><host>127.0.0.1</host>`) + (options.config ?? '');
+  const base = port === undefined ? '' : `<tcpport>${port}</tcpport><host>127.0.0.1</host>`;
+  const config = `${base}${options.config ?? ''}`;
   const home = writeRegistry(servers, config);
   const socket = join(home, 'temp/s7supervisor.sock');
   const run = runCli(
@@ -120,9 +121,10 @@ export async function supervise(
         },
         { timeout: 20_000, message: `${ids?.join(', ') ?? 'every component'} running` },
       ),
-    rewrite: (next) => {
+    rewrite: (next, extraConfig) => {
+      const nextConfig = extraConfig === undefined ? config : `${base}${extraConfig}`;
       copyFileSync(
-        join(writeRegistry(next, config), 'conf/SupervisorRegistry.xml'),
+        join(writeRegistry(next, nextConfig), 'conf/SupervisorRegistry.xml'),
         join(home, 'conf/SupervisorRegistry.xml'),
       );
     },
@@ -131,7 +133,7 @@ export async function supervise(
       return waitFor(() => run.exitCode(), { timeout: 30_000, message: 'the supervisor to exit' });
     },
   };
-  await supervised.waitRunning();
+  await supervised.waitRunning(options.running);
   return supervised;
 }
 

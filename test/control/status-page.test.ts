@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import type { ComponentJson } from '../../src/http/app.js';
 import { escapeHtml, renderStatusPage } from '../../src/http/status-page.js';
+import type { LogLine } from '../../src/log/buffer.js';
 import { status } from '../helpers/fake-view.js';
 import { killAllStarted } from '../helpers/processes.js';
-import { sleeper, supervise } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
+import { sleeper, socketRequest, supervise } from './harness.js';
 
 afterEach(() => killAllStarted());
 
@@ -112,16 +114,109 @@ test('render: every field from the registry or a probe is escaped, attributes in
       notReadyReason: `readiness: ${evil}`,
       lastExit: { code: 1, reason: 'exited', at: Date.now() - 5000 },
       startError: { message: evil },
+      changes: [{ from: 'starting', to: 'running', reason: evil, at: Date.now() }],
     }),
   ];
   // an id cannot hold these characters (the registry refuses them), the page escapes it anyway
   components.push(status(`y${evil}`));
+  const now = Date.now();
+  const lines: LogLine[] = [
+    { seq: 1, time: now, component: 'x', stream: 'stdout', pid: 5, msg: `</pre>${evil}` },
+  ];
   const html = renderStatusPage(
-    { version: `1<b>`, phase: 'running', ready: false, components, controls: true, now: Date.now() },
+    {
+      version: `1<b>`,
+      phase: 'running',
+      ready: false,
+      components,
+      controls: true,
+      now,
+      output: { mode: 'open', lines },
+    },
     'n0nce',
   );
   assert.ok(!html.includes('<svg'), html);
+  assert.ok(!html.includes('</pre>&quot;'), 'output cannot close its element');
   assert.ok(!html.includes(evil), 'no attribute is broken out of');
   assert.ok(html.includes('&quot;&gt;&lt;svg onload=alert(1)&gt;'));
   assert.ok(html.includes('1&lt;b&gt;'));
+});
+
+test('render: a crash loop (3 restarts in 5 min) is marked, restarts in 5 and 60 min, the next try while in backoff, recent changes newest first', () => {
+  const now = Date.UTC(2026, 10, 30, 12, 0, 0);
+  const minutes = (m: number) => now - m * 60_000;
+  const html = renderStatusPage(
+    {
+      version: '1',
+      phase: 'running',
+      ready: false,
+      controls: false,
+      now,
+      components: [
+        status('loop', {
+          state: 'backoff',
+          ready: false,
+          restarts: 7,
+          nextStartAt: now + 4200,
+          restartTimes: [minutes(90), minutes(50), minutes(20), minutes(4), minutes(2), minutes(1)],
+          changes: [
+            { from: 'starting', to: 'running', reason: 'ready', at: minutes(1) },
+            { from: 'running', to: 'backoff', reason: 'restarting after code 3', at: now - 1000 },
+          ],
+        }),
+        status('calm', { restarts: 2, restartTimes: [minutes(200), minutes(30)] }),
+        status('new', { restarts: 0 }),
+      ],
+    },
+    'n0nce',
+  );
+  assert.equal(cellText(html, 'loop', 'id'), 'loop crash loop component loop');
+  assert.equal(cellText(html, 'loop', 'restarts'), '7 3 in 5 min · 5 in 1 h');
+  assert.equal(cellText(html, 'loop', 'state'), 'backoff next try in 5s (12:00:04)');
+  assert.match(html, /data-next-in="4200"/);
+  assert.equal(cellText(html, 'calm', 'restarts'), '2 0 in 5 min · 1 in 1 h');
+  assert.doesNotMatch(cellText(html, 'calm', 'id') ?? '', /crash loop/);
+  assert.equal(cellText(html, 'new', 'restarts'), '0');
+  const changes = /<tr class="detail" data-detail="loop">(.*?)<\/tr>/s.exec(html)?.[1] ?? '';
+  assert.ok(changes.indexOf('restarting after code 3') < changes.indexOf('ready'), 'newest first');
+  assert.match(
+    changes,
+    /11:59:59<\/time> <span class="from">running<\/span> → <span class="badge state-backoff">backoff<\/span>/,
+  );
+  // not shown: the output, when the page has no way to get it
+  assert.match(html, /output is not kept/);
+});
+
+test('the output on the page: server-rendered on the control socket, asked for with the token on TCP, never without one', async () => {
+  const secret = 'printed-secret-77a1';
+  const talker = {
+    id: 'talk',
+    command: 'sh',
+    args: ['-c', `echo 'hello from talk'; echo '${secret}'; exec sleep 100077`],
+    stopTimeout: 2,
+  };
+  const open = await supervise([talker], { tcp: true });
+  const onSocket = await waitFor(
+    async () => {
+      const page = await socketRequest(open.socket, '/');
+      return page.body.includes(secret) ? page.body : undefined;
+    },
+    { message: 'the output on the socket page' },
+  );
+  assert.match(onSocket, new RegExp(`<pre data-output="talk"[^>]*>hello from talk\n${secret}</pre>`));
+  assert.match(onSocket, /data-output="open"/);
+  const overTcp = await (await fetch(open.url('/'))).text();
+  assert.ok(!overTcp.includes(secret));
+  assert.match(overTcp, /output needs the control token \(S7SUPERVISOR_CONTROL_TOKEN\)/);
+  assert.match(overTcp, /<a href="readyz\?verbose">/);
+  assert.match(overTcp, /<a href="metrics">/);
+  assert.match(overTcp, /<body data-last-event="\d+"/);
+  assert.equal(await open.stop(), 0);
+
+  const guarded = await supervise([talker], { tcp: true, token: 'page-output-token-0099' });
+  const withToken = await (await fetch(guarded.url('/'))).text();
+  assert.ok(!withToken.includes(secret));
+  assert.match(withToken, /data-output="token"/);
+  assert.match(withToken, /the output needs the control token: enter it above/);
+  assert.equal(await guarded.stop(), 0);
 });

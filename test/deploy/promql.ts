@@ -18,6 +18,7 @@ export const designMetrics = [
   's7supervisor_zombies_reaped_total',
   's7supervisor_reloads_total',
   's7supervisor_info',
+  's7supervisor_log_dropped_bytes_total',
 ] as const;
 
 const histograms = new Set<string>(['s7supervisor_check_duration_seconds']);

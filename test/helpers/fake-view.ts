@@ -20,6 +20,8 @@ export function status(id: string, fields: Partial<ComponentStatus> = {}): Compo
     restarts: 0,
     exits: { exited: 0, signaled: 0, unhealthy: 0, stopped: 0 },
     stoppedByOperator: false,
+    restartTimes: [],
+    changes: [],
     ...fields,
   };
 }

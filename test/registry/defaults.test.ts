@@ -18,6 +18,7 @@ test('a minimal registry gets every default of the table', () => {
       tracelevel: 2,
       tracestatsinterval: 600,
       restartIntensity: { max: 10, period: 60 },
+      logBuffer: { lines: 1000 },
       shutdownTimeout: 15,
       shutdownDelay: 0,
       logRetentionDays: 14,
@@ -77,6 +78,10 @@ test('attributes left out of a present element take their defaults', () => {
   const intensity = parse(registry('<command>x</command>', '<restartIntensity period="30"/>')).config
     .restartIntensity;
   assert.deepEqual(intensity, { max: 10, period: 30 });
+  const buffer = (config: string) => parse(registry('<command>x</command>', config)).config.logBuffer;
+  assert.deepEqual(buffer('<logBuffer/>'), { lines: 1000 });
+  assert.deepEqual(buffer('<logBuffer lines="50"/>'), { lines: 50 });
+  assert.deepEqual(buffer('<logBuffer lines="0"/>'), { lines: 0 });
 });
 
 test('shutdownTimeout defaults to the longest stopTimeout of each priority group, summed, plus 5', () => {

@@ -257,6 +257,19 @@ describe('refused registries', () => {
         'logRetention',
         /attribute days: expected a whole number of days .*, got "1.5"/,
       ],
+      [
+        command,
+        '<logBuffer lines="-1"/>',
+        'logBuffer',
+        /attribute lines: expected a whole number of lines \(0 keeps none\) from 0 to 1000000, got -1/,
+      ],
+      [
+        command,
+        '<logBuffer lines="many"/>',
+        'logBuffer',
+        /attribute lines: expected a whole number of lines/,
+      ],
+      [command, '<logBuffer size="5"/>', 'logBuffer', /unknown attribute size/],
     ] as const) {
       const xml = registry(body, config);
       const [problem] = problemsOf(xml);

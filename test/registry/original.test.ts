@@ -21,6 +21,7 @@ test('the original layout parses element for element into the resolved model', (
       tracelevel: 2,
       tracestatsinterval: 600,
       restartIntensity: { max: 10, period: 60 },
+      logBuffer: { lines: 1000 },
       // longest stop timeout of priority 1 (is: 60, svg: 30) + priority 2 (ps: 90) + 5
       shutdownTimeout: 155,
       shutdownDelay: 0,

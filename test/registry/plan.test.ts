@@ -76,6 +76,16 @@ test('the config: endpoints, temp, log, restart intensity, shutdown timeout', ()
   assert.match(plan, /restart intensity +at most 3 restarts in 30s, then give up \(exit 1\)/);
   assert.match(plan, /shutdown delay +none \(components stop at once\)/);
   assert.match(plan, /shutdown timeout +155s/);
+  assert.match(
+    plan,
+    /log buffer +last 1000 output lines of each component kept in memory \(at most 1 MiB each\)\n/,
+  );
+  const off = formatPlan(
+    parse(
+      '<supervisor><config><logBuffer lines="0"/></config><servers><server id="a"><command>x</command></server></servers></supervisor>',
+    ),
+  );
+  assert.match(off, /log buffer +off \(no output kept in memory/);
 });
 
 test('rev. 2: the plan shows the shutdown delay and the log retention', () => {

@@ -1,0 +1,543 @@
+// The last lines each component printed, kept in memory for `s7supervisor logs`, the logs API
+// and the status page (design.md §7 rev. 2), whatever its <output> is (json or raw).
+//
+// One ring per component, bounded twice: at most <logBuffer lines> lines, and at most
+// LOG_BUFFER_BYTES counting each line's text plus LOG_LINE_OVERHEAD bytes of bookkeeping. The
+// text lives in one byte ring (a Buffer that grows by doubling up to the bound, so a quiet
+// component costs little), the bookkeeping in one Float64Array (sequence, time, pid and stream,
+// offset: 32 bytes a line). No object per line is kept, so the garbage collector has nothing to
+// walk; objects are made only for what a reader asks for.
+//
+// output.ts hands every chunk a component writes to a tap (one per pipe of one run), which splits
+// it into lines as the log does (a line longer than MAX_LINE is cut into pieces marked partial, a
+// held partial line is let out after the same idle second) and appends the complete lines of the
+// chunk with one copy. Sequence numbers are global and monotonic, so lines of several components
+// merge in the order they arrived; they also let a follower that reconnects resume where it was.
+import { LOG_BUFFER_BYTES, LOG_LINE_OVERHEAD } from '../registry/defaults.js';
+import { MAX_LINE } from './output.js';
+import type { StdStream } from './sink.js';
+
+/** one buffered line as readers see it */
+export interface LogLine {
+  /** global, monotonic over every component: the order lines arrived in */
+  seq: number;
+  /** epoch ms when the supervisor read it */
+  time: number;
+  component: string;
+  stream: StdStream;
+  /** pid of the run that printed it */
+  pid: number;
+  /** the line without its newline (a trailing \r dropped too); invalid UTF-8 shows as U+FFFD */
+  msg: string;
+  /** a piece of a line longer than 64 KiB, or one held back too long: more of it follows */
+  partial?: true;
+}
+
+export type LinesListener = (lines: LogLine[]) => void;
+
+const NEWLINE = 0x0a;
+/** fields per line in the bookkeeping array */
+const STRIDE = 4;
+const SEQ = 0;
+const TIME = 1;
+/** pid * 4 + flags */
+const PID_FLAGS = 2;
+/** absolute offset of the line's first byte in the byte ring */
+const START = 3;
+const FLAG_STDERR = 1;
+/** the stored bytes have no newline at their end (a piece, or the last unfinished line) */
+const FLAG_UNTERMINATED = 2;
+/** a piece: more of the same line follows */
+const FLAG_PARTIAL = 4;
+/** PID_FLAGS holds pid * FLAG_RANGE + flags (exact in a double: pids are below 2^22) */
+const FLAG_RANGE = 8;
+const MIN_BYTES = 16 * 1024;
+const MIN_LINES = 64;
+
+/** One component's ring. Lines are contiguous in the byte ring: a line ends where the next begins. */
+class ComponentLog {
+  private meta = new Float64Array(0);
+  private lineCapacity = 0;
+  /** index (in lines) of the oldest line in `meta` */
+  private first = 0;
+  count = 0;
+  private data = Buffer.alloc(0);
+  /** absolute offsets: bytes [head, tail) are held */
+  private head = 0;
+  private tail = 0;
+  /** set when the component is removed: late output of its last run is not kept */
+  removed = false;
+
+  constructor(
+    readonly id: string,
+    private maxLines: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  setMaxLines(lines: number): void {
+    this.maxLines = lines;
+    while (this.count > lines) this.evict();
+    if (lines === 0) {
+      this.meta = new Float64Array(0);
+      this.lineCapacity = 0;
+      this.data = Buffer.alloc(0);
+      this.first = 0;
+    }
+  }
+
+  /** bytes held (text plus bookkeeping), as counted against the bound */
+  get cost(): number {
+    return this.tail - this.head + this.count * LOG_LINE_OVERHEAD;
+  }
+
+  /** memory allocated for this ring */
+  get allocated(): number {
+    return this.data.length + this.meta.byteLength;
+  }
+
+  /**
+   * Appends `n` lines of `bytes`: the first starts at `from`, line i ends at ends[i], the index
+   * of its newline; when `lastOpen`, the last one has no newline and ends[n-1] is its end
+   * (exclusive), and `partial` says more of it follows. Lines are copied with one copy.
+   * Returns how many lines were kept (the newest of a burst larger than the ring).
+   */
+  append(
+    bytes: Buffer,
+    from: number,
+    ends: ArrayLike<number>,
+    n: number,
+    lastOpen: boolean,
+    partial: boolean,
+    stream: StdStream,
+    pid: number,
+    time: number,
+    nextSeq: () => number,
+  ): number {
+    if (this.maxLines === 0 || this.removed || n === 0) return 0;
+    const startOf = (i: number) => (i === 0 ? from : ends[i - 1]! + 1);
+    const end = lastOpen ? ends[n - 1]! : ends[n - 1]! + 1;
+    // only the newest lines of a burst larger than the ring itself are worth copying
+    let skip = Math.max(0, n - this.maxLines);
+    while (skip < n && end - startOf(skip) + (n - skip) * LOG_LINE_OVERHEAD > this.maxBytes) skip++;
+    let start: number;
+    if (skip === n) {
+      // one line larger than the whole bound (only with a tiny bound): its end is kept
+      skip = n - 1;
+      start = end - (this.maxBytes - LOG_LINE_OVERHEAD);
+    } else {
+      start = startOf(skip);
+    }
+    const size = end - start;
+    const kept = n - skip;
+    // what is kept is always the newest lines: older ones go before a newer one is skipped
+    while (
+      this.count > 0 &&
+      (skip > 0 ||
+        this.count + kept > this.maxLines ||
+        this.cost + size + kept * LOG_LINE_OVERHEAD > this.maxBytes)
+    )
+      this.evict();
+    this.reserve(this.tail - this.head + size, this.count + kept);
+    this.writeAt(this.tail, bytes, start, end);
+    const streamFlag = stream === 'stderr' ? FLAG_STDERR : 0;
+    for (let i = skip; i < n; i++) {
+      const last = i === n - 1;
+      const flags =
+        streamFlag | (last && lastOpen ? FLAG_UNTERMINATED : 0) | (last && partial ? FLAG_PARTIAL : 0);
+      const slot = ((this.first + this.count) % this.lineCapacity) * STRIDE;
+      this.meta[slot + SEQ] = nextSeq();
+      this.meta[slot + TIME] = time;
+      this.meta[slot + PID_FLAGS] = pid * FLAG_RANGE + flags;
+      this.meta[slot + START] = this.tail + (i === skip ? 0 : startOf(i) - start);
+      this.count++;
+    }
+    this.tail += size;
+    return kept;
+  }
+
+  /** the lines from index `from` (0 = oldest) to the newest */
+  read(from: number): LogLine[] {
+    const lines: LogLine[] = [];
+    for (let i = Math.max(0, from); i < this.count; i++) lines.push(this.line(i));
+    return lines;
+  }
+
+  /** index of the first line whose sequence number is above `seq` (count when none is) */
+  indexAfter(seq: number): number {
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.field(mid, SEQ) <= seq) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  line(index: number): LogLine {
+    const start = this.field(index, START);
+    const end = index + 1 < this.count ? this.field(index + 1, START) : this.tail;
+    const packed = this.field(index, PID_FLAGS);
+    const flags = packed % FLAG_RANGE;
+    const terminated = (flags & FLAG_UNTERMINATED) === 0;
+    let msg = this.text(start, terminated ? end - 1 : end);
+    if (terminated && msg.endsWith('\r')) msg = msg.slice(0, -1);
+    return {
+      seq: this.field(index, SEQ),
+      time: this.field(index, TIME),
+      component: this.id,
+      stream: flags & FLAG_STDERR ? 'stderr' : 'stdout',
+      pid: Math.floor(packed / FLAG_RANGE),
+      msg,
+      ...(flags & FLAG_PARTIAL ? { partial: true as const } : {}),
+    };
+  }
+
+  private field(index: number, field: number): number {
+    return this.meta[((this.first + index) % this.lineCapacity) * STRIDE + field]!;
+  }
+
+  private evict(): void {
+    this.first = (this.first + 1) % this.lineCapacity;
+    this.count--;
+    this.head = this.count === 0 ? this.tail : this.field(0, START);
+  }
+
+  /**
+   * Grows the rings so that `bytes` and `lines` fit. Bookkeeping grows fourfold; the byte ring
+   * doubles from 16 KiB, and once it has seen MIN_LINES lines grows straight to what
+   * <logBuffer lines> lines of the size seen so far need (an eighth more for lines that vary)
+   * when that is more: few steps, so little garbage, and no power-of-two slack. Both stay within
+   * their bounds.
+   */
+  private reserve(bytes: number, lines: number): void {
+    if (lines > this.lineCapacity) {
+      let capacity = Math.max(MIN_LINES, this.lineCapacity);
+      while (capacity < lines) capacity *= 4;
+      capacity = Math.min(capacity, Math.max(lines, this.maxLines));
+      const meta = new Float64Array(capacity * STRIDE);
+      for (let i = 0; i < this.count; i++) {
+        const at = ((this.first + i) % this.lineCapacity) * STRIDE;
+        meta.set(this.meta.subarray(at, at + STRIDE), i * STRIDE);
+      }
+      this.meta = meta;
+      this.lineCapacity = capacity;
+      this.first = 0;
+    }
+    if (bytes > this.data.length) {
+      // the size seen so far says something once a few dozen lines were seen: a component that
+      // printed two lines must not get room for a thousand
+      const expected = lines >= MIN_LINES ? Math.ceil((bytes / lines) * this.maxLines * 1.125) : 0;
+      const doubled = Math.max(MIN_BYTES, this.data.length * 2);
+      const capacity = Math.min(Math.max(bytes, expected, doubled), Math.max(bytes, this.maxBytes));
+      // the held bytes keep their absolute offsets: laid out again modulo the new size
+      const held = Buffer.from(this.copyOut(this.head, this.tail));
+      this.data = Buffer.allocUnsafe(capacity);
+      this.writeAt(this.head, held, 0, held.length);
+    }
+  }
+
+  private writeAt(offset: number, bytes: Buffer, start: number, end: number): void {
+    if (end <= start) return;
+    const capacity = this.data.length;
+    const at = offset % capacity;
+    const first = Math.min(end - start, capacity - at);
+    bytes.copy(this.data, at, start, start + first);
+    if (first < end - start) bytes.copy(this.data, 0, start + first, end);
+  }
+
+  private copyOut(start: number, end: number): Buffer {
+    if (end <= start) return Buffer.alloc(0);
+    const capacity = this.data.length;
+    const at = start % capacity;
+    if (at + (end - start) <= capacity) return this.data.subarray(at, at + (end - start));
+    return Buffer.concat([this.data.subarray(at), this.data.subarray(0, end - start - (capacity - at))]);
+  }
+
+  private text(start: number, end: number): string {
+    if (end <= start) return '';
+    const at = start % this.data.length;
+    if (at + (end - start) <= this.data.length) return this.data.toString('utf8', at, at + (end - start));
+    return this.copyOut(start, end).toString('utf8');
+  }
+}
+
+export interface LogBuffersOptions {
+  /** <logBuffer lines> */
+  lines: number;
+  /** the byte bound of each component (default LOG_BUFFER_BYTES) */
+  bytes?: number;
+  /** told once per component, the first time its output is dropped */
+  onFirstDrop?: (component: string, bytes: number) => void;
+}
+
+/** What output.ts tells about one pipe of one run (see attachOutput). */
+export interface OutputTap {
+  /** a chunk the component wrote; `dropped`: bytes of it the log could not take */
+  data(chunk: Buffer, dropped: number): void;
+  /** the held partial line waited long enough: let it out as a piece */
+  idle(): void;
+  /** the pipe ended; `dropped` as for data */
+  end(dropped: number): void;
+}
+
+/** Every component's ring, the followers, and the count of dropped output bytes. */
+export class LogBuffers {
+  private readonly logs = new Map<string, ComponentLog>();
+  private readonly listeners = new Set<{ ids: ReadonlySet<string> | undefined; listener: LinesListener }>();
+  private readonly drops = new Map<string, number>();
+  private lines: number;
+  private readonly bytes: number;
+  private seq = 0;
+  private readonly nextSeq = () => ++this.seq;
+
+  constructor(private readonly options: LogBuffersOptions) {
+    this.lines = Math.max(0, Math.floor(options.lines));
+    this.bytes = Math.max(LOG_LINE_OVERHEAD + 1, options.bytes ?? LOG_BUFFER_BYTES);
+  }
+
+  /** a new <logBuffer lines> (reload): applies to every buffer at once */
+  configure(lines: number): void {
+    this.lines = Math.max(0, Math.floor(lines));
+    for (const log of this.logs.values()) log.setMaxLines(this.lines);
+  }
+
+  get maxLines(): number {
+    return this.lines;
+  }
+
+  /** the tap for one pipe of one run of `component` */
+  tap(meta: { component: string; stream: StdStream; pid?: number }): OutputTap {
+    let log = this.logs.get(meta.component);
+    if (!log) {
+      log = new ComponentLog(meta.component, this.lines, this.bytes);
+      this.logs.set(meta.component, log);
+    }
+    return new LineTap(this, log, meta.stream, meta.pid ?? 0);
+  }
+
+  /** a component left the registry (reload): its lines and counters are freed */
+  remove(component: string): void {
+    const log = this.logs.get(component);
+    if (log) log.removed = true;
+    this.logs.delete(component);
+    this.drops.delete(component);
+  }
+
+  /** the ids that have a buffer */
+  components(): string[] {
+    return [...this.logs.keys()];
+  }
+
+  /**
+   * The last `n` lines of each of `ids` (every component when undefined), merged in the order
+   * they arrived; with `after`, only lines whose seq is above it.
+   */
+  tail(ids: readonly string[] | undefined, n: number, after?: number): LogLine[] {
+    const logs = ids ? ids.flatMap((id) => this.logs.get(id) ?? []) : [...this.logs.values()];
+    const parts: LogLine[][] = [];
+    for (const log of logs) {
+      let from = Math.max(0, log.count - Math.max(0, n));
+      if (after !== undefined) from = Math.max(from, log.indexAfter(after));
+      parts.push(log.read(from));
+    }
+    if (parts.length === 1) return parts[0]!;
+    return parts.flat().sort((a, b) => a.seq - b.seq);
+  }
+
+  /** the sequence number of the newest line anywhere (0 before the first) */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  /**
+   * Calls `listener` with every batch of new lines of `ids` (every component, present and
+   * future, when undefined), synchronously as they arrive. Returns the unsubscribe function.
+   */
+  follow(ids: readonly string[] | undefined, listener: LinesListener): () => void {
+    const entry = { ids: ids ? new Set(ids) : undefined, listener };
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  /** how many followers there are (for tests and the debug endpoint) */
+  get followers(): number {
+    return this.listeners.size;
+  }
+
+  /** output bytes dropped so far, per component (s7supervisor_log_dropped_bytes_total) */
+  droppedBytes(): ReadonlyMap<string, number> {
+    return this.drops;
+  }
+
+  /** bytes allocated for all rings */
+  allocatedBytes(): number {
+    let total = 0;
+    for (const log of this.logs.values()) total += log.allocated;
+    return total;
+  }
+
+  /** @internal LineTap: see ComponentLog.append */
+  append(
+    log: ComponentLog,
+    bytes: Buffer,
+    from: number,
+    ends: ArrayLike<number>,
+    n: number,
+    lastOpen: boolean,
+    partial: boolean,
+    stream: StdStream,
+    pid: number,
+    time: number,
+  ): void {
+    const kept = log.append(bytes, from, ends, n, lastOpen, partial, stream, pid, time, this.nextSeq);
+    if (kept === 0 || this.listeners.size === 0) return;
+    let lines: LogLine[] | undefined;
+    for (const { ids, listener } of [...this.listeners]) {
+      if (ids && !ids.has(log.id)) continue;
+      lines ??= log.read(log.count - kept);
+      listener(lines);
+    }
+  }
+
+  /** @internal LineTap (a removed component's last run is not counted: its series is gone) */
+  dropped(log: ComponentLog, bytes: number): void {
+    if (bytes <= 0 || log.removed) return;
+    const before = this.drops.get(log.id);
+    this.drops.set(log.id, (before ?? 0) + bytes);
+    if (before === undefined) this.options.onFirstDrop?.(log.id, bytes);
+  }
+}
+
+/** Splits one pipe's bytes into lines for the buffer (and counts what the log dropped). */
+class LineTap implements OutputTap {
+  private carry: Buffer[] = [];
+  private carryLength = 0;
+  private ends = new Uint32Array(256);
+
+  constructor(
+    private readonly buffers: LogBuffers,
+    private readonly log: ComponentLog,
+    private readonly stream: StdStream,
+    private readonly pid: number,
+  ) {}
+
+  data(chunk: Buffer, dropped: number): void {
+    this.buffers.dropped(this.log, dropped);
+    if (this.buffers.maxLines === 0) return;
+    const time = Date.now();
+    let start = 0;
+    if (this.carryLength > 0) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline < 0) {
+        this.hold(chunk, 0, chunk.length, time);
+        return;
+      }
+      // the carried beginning and its end go in as one line
+      this.hold(chunk, 0, newline + 1, time);
+      const line = this.takeCarry();
+      this.ends[0] = line.length - 1;
+      this.put(line, 0, 1, false, false, time);
+      start = newline + 1;
+    }
+    let n = 0;
+    let at = chunk.indexOf(NEWLINE, start);
+    while (at >= 0) {
+      const lineStart = n === 0 ? start : this.ends[n - 1]! + 1;
+      if (n === this.ends.length || at - lineStart > MAX_LINE) {
+        if (n > 0) this.put(chunk, start, n, false, false, time);
+        start = lineStart;
+        n = 0;
+      }
+      if (at - lineStart > MAX_LINE) {
+        // too long to keep whole: cut into pieces as the log does
+        this.hold(chunk, lineStart, at + 1, time);
+        const rest = this.takeCarry();
+        this.ends[0] = rest.length - 1;
+        this.put(rest, 0, 1, false, false, time);
+        start = at + 1;
+      } else {
+        this.ends[n++] = at;
+      }
+      at = chunk.indexOf(NEWLINE, at + 1);
+    }
+    if (n > 0) {
+      this.put(chunk, start, n, false, false, time);
+      start = this.ends[n - 1]! + 1;
+    }
+    if (start < chunk.length) this.hold(chunk, start, chunk.length, time);
+  }
+
+  idle(): void {
+    if (this.carryLength === 0) return;
+    const held = this.takeCarry();
+    const cut = completeLength(held);
+    if (cut > 0) this.piece(held.subarray(0, cut), true, Date.now());
+    if (cut < held.length) {
+      this.carry.push(held.subarray(cut));
+      this.carryLength = held.length - cut;
+    }
+  }
+
+  end(dropped: number): void {
+    this.buffers.dropped(this.log, dropped);
+    if (this.carryLength > 0) this.piece(this.takeCarry(), false, Date.now());
+  }
+
+  private piece(bytes: Buffer, partial: boolean, time: number): void {
+    this.ends[0] = bytes.length;
+    this.put(bytes, 0, 1, true, partial, time);
+  }
+
+  private put(
+    bytes: Buffer,
+    from: number,
+    n: number,
+    lastOpen: boolean,
+    partial: boolean,
+    time: number,
+  ): void {
+    this.buffers.append(this.log, bytes, from, this.ends, n, lastOpen, partial, this.stream, this.pid, time);
+  }
+
+  private hold(chunk: Buffer, start: number, end: number, time: number): void {
+    if (end <= start) return;
+    // copied: a small rest must not keep the whole chunk alive
+    this.carry.push(Buffer.from(chunk.subarray(start, end)));
+    this.carryLength += end - start;
+    while (this.carryLength > MAX_LINE) {
+      const held = this.takeCarry();
+      const cut = cutAt(held);
+      this.piece(held.subarray(0, cut), true, time);
+      if (cut < held.length) {
+        this.carry.push(held.subarray(cut));
+        this.carryLength = held.length - cut;
+      }
+    }
+  }
+
+  private takeCarry(): Buffer {
+    const whole = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryLength);
+    this.carry = [];
+    this.carryLength = 0;
+    return whole;
+  }
+}
+
+/** where to cut a held line at MAX_LINE without tearing a UTF-8 character */
+function cutAt(bytes: Buffer): number {
+  let cut = MAX_LINE;
+  for (let back = 0; back < 3 && cut > 0 && (bytes[cut]! & 0xc0) === 0x80; back++) cut--;
+  return cut > 0 && (bytes[cut]! & 0xc0) !== 0x80 ? cut : MAX_LINE;
+}
+
+/** the bytes before an unfinished UTF-8 character at the end */
+function completeLength(bytes: Buffer): number {
+  let start = bytes.length - 1;
+  while (start > 0 && bytes.length - start < 4 && (bytes[start]! & 0xc0) === 0x80) start--;
+  const lead = bytes[start]!;
+  const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return bytes.length - start >= size ? bytes.length : start;
+}
