@@ -233,13 +233,28 @@ function loadForRun(options: RunOptions): { registry: Registry; reload?: () => R
   }
 }
 
+/** a SIGINT this soon after the one that began the stop is the same Ctrl-C, delivered twice */
+const SAME_INTERRUPT_MS = 500;
+
 /** Registry mode: TERM/INT stop in order (a second one kills), HUP reloads, USR1/USR2 pass on. */
 async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promise<number> {
   let forced: number | undefined;
+  let firstInterruptAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     switch (signal) {
       case 'SIGTERM':
       case 'SIGINT':
+        // One Ctrl-C under `npm start` arrives twice: from the terminal (we are in its foreground
+        // process group) and forwarded by npm. A SIGINT right after the one that began the stop is
+        // that same keypress, not a second one: it neither cuts the drain short nor forces.
+        if (
+          signal === 'SIGINT' &&
+          firstInterruptAt !== undefined &&
+          Date.now() - firstInterruptAt < SAME_INTERRUPT_MS
+        ) {
+          logger.debug({ signal }, 'the same Ctrl-C again (from the terminal and from npm): ignored');
+          return;
+        }
         // during the shutdown delay a second signal only cuts the delay short (design.md §3 rev. 2):
         // the components still get their stop signal; the one after that forces
         if (supervisor.skipDrain()) return;
@@ -250,6 +265,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
           void flushLogger(logger).then(() => process.exit(forced));
           return;
         }
+        if (signal === 'SIGINT') firstInterruptAt = Date.now();
         logger.info({ signal }, `${signal} received: stopping`);
         void supervisor.drainAndShutdown(`signal ${signal}`);
         return;
