@@ -233,8 +233,13 @@ function loadForRun(options: RunOptions): { registry: Registry; reload?: () => R
   }
 }
 
-/** a SIGINT this soon after the one that began the stop is the same Ctrl-C, delivered twice */
+/** under npm, a SIGINT this soon after the one that began the stop is the same Ctrl-C, delivered twice */
 const SAME_INTERRUPT_MS = 500;
+
+/** run by an npm script (npm sets npm_lifecycle_event) from a terminal: npm forwards its SIGINT to us */
+function underNpmOnTerminal(): boolean {
+  return process.env.npm_lifecycle_event !== undefined && process.stdin.isTTY === true;
+}
 
 /** Registry mode: TERM/INT stop in order (a second one kills), HUP reloads, USR1/USR2 pass on. */
 async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promise<number> {
@@ -245,13 +250,14 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
       case 'SIGTERM':
       case 'SIGINT':
         // One Ctrl-C under `npm start` arrives twice: from the terminal (we are in its foreground
-        // process group) and forwarded by npm. A SIGINT right after the one that began the stop is
-        // that same keypress, not a second one: it neither cuts the drain short nor forces.
+        // process group) and forwarded by npm. The SIGINT right after the one that began the stop
+        // is that same keypress, not a second one: it neither cuts the drain short nor forces.
         if (
           signal === 'SIGINT' &&
           firstInterruptAt !== undefined &&
           Date.now() - firstInterruptAt < SAME_INTERRUPT_MS
         ) {
+          firstInterruptAt = undefined;
           logger.debug({ signal }, 'the same Ctrl-C again (from the terminal and from npm): ignored');
           return;
         }
@@ -265,7 +271,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
           void flushLogger(logger).then(() => process.exit(forced));
           return;
         }
-        if (signal === 'SIGINT') firstInterruptAt = Date.now();
+        if (signal === 'SIGINT' && underNpmOnTerminal()) firstInterruptAt = Date.now();
         logger.info({ signal }, `${signal} received: stopping`);
         void supervisor.drainAndShutdown(`signal ${signal}`);
         return;
