@@ -28,6 +28,7 @@ import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
 import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
+import { statusPageUrl } from './status-url.js';
 import { version } from './version.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -119,7 +120,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       const server = await listenHttp(live.httpApp(), host, port, { logger });
       live.servers.push(server);
       live.http = { server, host, port };
-      logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
+      // the status page as a link a terminal makes clickable (0.0.0.0 and :: are not addresses to browse to)
+      logger.info(
+        { host, port },
+        `HTTP endpoints on ${host}:${port}: status page ${statusPageUrl(host, port)}`,
+      );
     }
     if (socketPath) {
       const server = await openControlSocket(live.socketApp(), socketPath, { logger });
