@@ -51,14 +51,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   const port = options.port ?? registry.config.tcpport;
   const host = options.host ?? registry.config.host;
 
+  const tini = options.command !== undefined;
   const logger = createLogger({
-    level: options.logLevel ?? levelFromTracelevel(registry.config.tracelevel),
+    // tini mode is quiet, as tini is: only real problems (--log-level info brings the rest back)
+    level: options.logLevel ?? (tini ? 'warn' : levelFromTracelevel(registry.config.tracelevel)),
     ...(registry.config.log
       ? { file: registry.config.log, retentionDays: registry.config.logRetentionDays }
       : {}),
     pretty: process.stdout.isTTY === true,
   });
-  const tini = options.command !== undefined;
 
   let reaperMode: ReturnType<typeof initReaperMode>;
   try {
@@ -90,7 +91,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     startProbe,
     watchReadyFd,
     ...(reload ? { loadRegistry: reload } : {}),
-    ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
+    ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000, exitIsResult: true } : {}),
     ...(terminal ? { terminal } : {}),
     ...(watchdog ? { groupWatch: watchdog } : {}),
     // a reload moves the listeners to a new <tcpport>, <host> or <temp> (a flag or variable still wins)
