@@ -40,6 +40,9 @@ describe('s7supervisor run reaps orphans', () => {
         'run',
         '--port',
         String(port),
+        // tini mode logs only problems by default: the reaper mode record is info
+        '--log-level',
+        'info',
         '--',
         storm,
         String(ORPHANS),

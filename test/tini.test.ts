@@ -126,7 +126,11 @@ describe('tini mode as PID 1', () => {
   });
 
   test('--restart on-failure restarts a failing child; TERM during its backoff ends it with its last code', async () => {
-    const run = tini(['sh', '-c', 'echo started; sleep 0.2; exit 3'], ['--restart', 'on-failure']);
+    // tini mode logs only problems by default: the restarts are announced at info
+    const run = tini(
+      ['sh', '-c', 'echo started; sleep 0.2; exit 3'],
+      ['--restart', 'on-failure', '--log-level', 'info'],
+    );
     // the second crash is followed by a wait of about 2 s: TERM lands inside it
     const restarting = (r: Record<string, unknown>) =>
       typeof r.msg === 'string' && r.msg.startsWith('restarting in');

@@ -17,7 +17,8 @@ options:
                       0 turns the HTTP server off
   --host ADDR         HTTP address (else $S7SUPERVISOR_HOST, else <host>, else 0.0.0.0)
   --socket PATH       control socket (else $S7SUPERVISOR_SOCKET, else <temp>/s7supervisor.sock)
-  --log-level LEVEL   fatal|error|warn|info|debug|trace (else $LOG_LEVEL, else from <tracelevel>)
+  --log-level LEVEL   fatal|error|warn|info|debug|trace (else $LOG_LEVEL, else from <tracelevel>;
+                      tini mode: else warn)
   --subreaper         become a child subreaper (the default when not PID 1)
   --restart POLICY    tini mode: always|on-failure|never (default never)
   --output MODE       tini mode: inherit (default: the child gets our stdio) or json

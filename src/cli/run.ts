@@ -29,6 +29,7 @@ import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
 import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
+import { statusPageUrl } from './status-url.js';
 import { version } from './version.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
@@ -51,14 +52,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   const port = options.port ?? registry.config.tcpport;
   const host = options.host ?? registry.config.host;
 
+  const tini = options.command !== undefined;
   const logger = createLogger({
-    level: options.logLevel ?? levelFromTracelevel(registry.config.tracelevel),
+    // tini mode is quiet, as tini is: only real problems (--log-level info brings the rest back)
+    level: options.logLevel ?? (tini ? 'warn' : levelFromTracelevel(registry.config.tracelevel)),
     ...(registry.config.log
       ? { file: registry.config.log, retentionDays: registry.config.logRetentionDays }
       : {}),
     pretty: process.stdout.isTTY === true,
   });
-  const tini = options.command !== undefined;
 
   let reaperMode: ReturnType<typeof initReaperMode>;
   try {
@@ -92,7 +94,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     watchReadyFd,
     // a new <logBuffer lines> applies with the registry that brings it
     ...(reload ? { loadRegistry: () => configureBuffers(buffers, reload()) } : {}),
-    ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000 } : {}),
+    ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000, exitIsResult: true } : {}),
     ...(terminal ? { terminal } : {}),
     ...(watchdog ? { groupWatch: watchdog } : {}),
     // a reload moves the listeners to a new <tcpport>, <host> or <temp> (a flag or variable still wins)
@@ -125,7 +127,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       const server = await listenHttp(live.httpApp(), host, port, { logger });
       live.servers.push(server);
       live.http = { server, host, port };
-      logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
+      // the status page as a link a terminal makes clickable (0.0.0.0 and :: are not addresses to browse to)
+      logger.info(
+        { host, port },
+        `HTTP endpoints on ${host}:${port}: status page ${statusPageUrl(host, port)}`,
+      );
     }
     if (socketPath) {
       const server = await openControlSocket(live.socketApp(), socketPath, { logger });
@@ -265,13 +271,34 @@ function loadForRun(options: RunOptions): { registry: Registry; reload?: () => R
   }
 }
 
+/** under npm, a SIGINT this soon after the one that began the stop is the same Ctrl-C, delivered twice */
+const SAME_INTERRUPT_MS = 500;
+
+/** run by an npm script (npm sets npm_lifecycle_event) from a terminal: npm forwards its SIGINT to us */
+function underNpmOnTerminal(): boolean {
+  return process.env.npm_lifecycle_event !== undefined && process.stdin.isTTY === true;
+}
+
 /** Registry mode: TERM/INT stop in order (a second one kills), HUP reloads, USR1/USR2 pass on. */
 async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promise<number> {
   let forced: number | undefined;
+  let firstInterruptAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     switch (signal) {
       case 'SIGTERM':
       case 'SIGINT':
+        // One Ctrl-C under `npm start` arrives twice: from the terminal (we are in its foreground
+        // process group) and forwarded by npm. The SIGINT right after the one that began the stop
+        // is that same keypress, not a second one: it neither cuts the drain short nor forces.
+        if (
+          signal === 'SIGINT' &&
+          firstInterruptAt !== undefined &&
+          Date.now() - firstInterruptAt < SAME_INTERRUPT_MS
+        ) {
+          firstInterruptAt = undefined;
+          logger.debug({ signal }, 'the same Ctrl-C again (from the terminal and from npm): ignored');
+          return;
+        }
         // during the shutdown delay a second signal only cuts the delay short (design.md §3 rev. 2):
         // the components still get their stop signal; the one after that forces
         if (supervisor.skipDrain()) return;
@@ -282,6 +309,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
           void flushLogger(logger).then(() => process.exit(forced));
           return;
         }
+        if (signal === 'SIGINT' && underNpmOnTerminal()) firstInterruptAt = Date.now();
         logger.info({ signal }, `${signal} received: stopping`);
         void supervisor.drainAndShutdown(`signal ${signal}`);
         return;

@@ -1,12 +1,12 @@
 // The supervisor's own logger: pino JSON lines on stdout (pretty on a terminal), plus the daily
 // file of <log>. Records go through a LogSink shared with the components' output (output.ts), so
 // both keep their order and obey the same backpressure.
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import type { Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { type Level, type Logger, pino } from 'pino';
 import { openDailyFile } from './daily-file.js';
+import { prettifier } from './pretty.js';
 import { LogSink } from './sink.js';
 
 export type { Logger } from 'pino';
@@ -117,15 +117,4 @@ export async function closeLogger(logger: Logger): Promise<void> {
 
 function flushAllSync(): void {
   for (const sink of openSinks) sink.flushSync();
-}
-
-/** pino-pretty is loaded only for a terminal: in a container it would be memory spent for nothing */
-function prettifier(): (record: string) => string {
-  const PinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
-  return PinoPretty.prettyFactory({
-    colorize: true,
-    translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'pid,hostname,component,stream',
-    messageFormat: '{if component}[{component}{if stream} {stream}{end}] {end}{msg}',
-  });
 }

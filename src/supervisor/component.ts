@@ -53,6 +53,11 @@ export interface ComponentDeps {
    * they get SIGKILL at once (design.md §3: the group dies with its main process).
    */
   leftoverGraceMs?: number;
+  /**
+   * tini mode: the command's exit is the supervisor's exit code, not a problem of ours; logged at
+   * info unless the command is restarted after it
+   */
+  exitIsResult?: boolean;
 }
 
 /** How long to wait for a dead component's leftover processes to vanish before going on anyway. */
@@ -372,8 +377,13 @@ export class Component {
       this.deps.onGroupGone?.(pid);
     }
     this.closeOutputsSoon();
-    const level = this.lifecycle.state === 'stopping' ? 'info' : 'warn';
-    this.deps.logger[level](
+    // a clean exit is not a warning, nor (tini mode) the command's end that is our exit code
+    const clean = code === 0 && !signal;
+    const policy = this.spec.restart.policy;
+    const restarted = policy === 'always' || (policy === 'on-failure' && !clean);
+    const expected =
+      this.lifecycle.state === 'stopping' || clean || (this.deps.exitIsResult === true && !restarted);
+    this.deps.logger[expected ? 'info' : 'warn'](
       { component: this.id, pid, code, signal },
       `component exited with ${describeExit(exit)}`,
     );

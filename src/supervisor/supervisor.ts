@@ -34,6 +34,8 @@ export interface SupervisorOptions {
   inheritStdin?: boolean;
   /** tini mode with stdin our controlling terminal: see ComponentDeps.terminal */
   terminal?: { takeForeground: boolean };
+  /** tini mode: see ComponentDeps.exitIsResult */
+  exitIsResult?: boolean;
   /** tini mode: see ComponentDeps.leftoverGraceMs */
   leftoverGraceMs?: number;
   /**
@@ -186,8 +188,13 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
           members.every((c) => c.status().ready || c.settled || !this.isCurrent(c)),
       );
       const notReady = members.filter((c) => this.isCurrent(c) && !c.status().ready).map((c) => c.id);
+      // a warning only when a later group is started without it (the last group, or tini mode's
+      // one command that ended before it was seen ready, holds nobody back)
       if (notReady.length > 0 && !this.shuttingDown() && this.startsHeld === 0)
-        this.logger.warn({ priority, components: notReady }, 'priority group not fully ready: going on');
+        this.logger[this.waitingForTurn.size > 0 ? 'warn' : 'info'](
+          { priority, components: notReady },
+          'priority group not fully ready: going on',
+        );
     }
   }
 
@@ -459,6 +466,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       ...(this.options.startProbe ? { startProbe: this.options.startProbe } : {}),
       ...(this.options.watchReadyFd ? { watchReadyFd: this.options.watchReadyFd } : {}),
       ...(this.options.inheritStdin ? { inheritStdin: true } : {}),
+      ...(this.options.exitIsResult ? { exitIsResult: true } : {}),
       ...(this.options.terminal ? { terminal: this.options.terminal } : {}),
       ...(this.options.leftoverGraceMs !== undefined
         ? { leftoverGraceMs: this.options.leftoverGraceMs }
@@ -495,6 +503,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private onStateChange(component: Component, previous: ComponentState): void {
     const status = component.status();
     this.logger.debug({ component: component.id, from: previous, to: status.state }, 'state change');
+    if (previous === 'starting' && status.state === 'running')
+      this.logger.info({ component: component.id, pid: status.pid }, 'component ready');
     this.emit('state', status, previous);
     this.notifyWaiters();
   }
