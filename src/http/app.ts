@@ -29,13 +29,18 @@ import { addControlRoutes, bearerGuard } from './control.js';
 import { StateEvents } from './events.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
-import { SnapshotCache } from './snapshot-cache.js';
+import { type Snapshot, SnapshotCache } from './snapshot-cache.js';
 
 export type { ComponentJson } from './snapshot-cache.js';
 
 import { addLiveRoutes, type LiveFeeds, logsForbidden } from './live.js';
 import { SseHub } from './sse.js';
-import { OUTPUT_LINES, type StatusPageData, statusPageHandler } from './status-page.js';
+import {
+  OUTPUT_LINES,
+  type StatusPageData,
+  type StatusPageSource,
+  statusPageHandler,
+} from './status-page.js';
 
 export interface HttpAppOptions {
   view: SupervisorView;
@@ -79,13 +84,29 @@ export interface HttpApp extends RequestListener {
   live: LiveFeeds;
 }
 
+/**
+ * What the status page shows, from the shared snapshot (one /proc reading for every page, API
+ * answer and scrape). Without the components' output in it (anywhere but the control socket) the
+ * page is the same for every request of one snapshot: it is rendered once per snapshot, so a
+ * request storm on / costs what a probe costs.
+ */
 function statusPageData(
   options: HttpAppOptions,
   live: LiveFeeds,
   snapshots: SnapshotCache,
+): StatusPageSource {
+  const snapshot = snapshots.get();
+  return {
+    ...(options.trustCaller ? {} : { cacheKey: snapshot }),
+    page: () => pageContents(options, live, snapshot),
+  };
+}
+
+function pageContents(
+  options: HttpAppOptions,
+  live: LiveFeeds,
+  { phase, components }: Snapshot,
 ): Omit<StatusPageData, 'now' | 'cpu'> {
-  // the shared snapshot: one /proc reading for every page, API answer and scrape
-  const { phase, components } = snapshots.get();
   return {
     lastEventId: live.events.lastId,
     // output may hold secrets: on TCP only for who has the token, which the page asks for

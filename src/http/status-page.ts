@@ -109,13 +109,31 @@ export class CpuSampler {
   }
 }
 
-/** the express handler: renders from a fresh snapshot on every request */
-export function statusPageHandler(data: () => Omit<StatusPageData, 'now' | 'cpu'>) {
+/** what the page shows, and the key under which its rendering may be reused (absent: render anew) */
+export interface StatusPageSource {
+  cacheKey?: object;
+  page: () => Omit<StatusPageData, 'now' | 'cpu'>;
+}
+
+/**
+ * The express handler. A page is rendered once per cache key (a snapshot) with a placeholder where
+ * the nonce goes; each response gets its own nonce in its place.
+ */
+export function statusPageHandler(source: () => StatusPageSource) {
   const cpu = new CpuSampler();
+  const rendered = new WeakMap<object, string>();
+  // a random placeholder no page content can contain by chance
+  const slot = `n${randomBytes(12).toString('hex')}`;
   return (_req: Request, res: Response): void => {
     const nonce = randomBytes(16).toString('base64');
-    const now = Date.now();
-    const snapshot = data();
+    const { cacheKey, page } = source();
+    let html = cacheKey ? rendered.get(cacheKey) : undefined;
+    if (html === undefined) {
+      const now = Date.now();
+      const data = page();
+      html = renderStatusPage({ ...data, now, cpu: cpu.measure(data.components, now) }, slot);
+      if (cacheKey) rendered.set(cacheKey, html);
+    }
     res
       .status(200)
       .type('text/html; charset=utf-8')
@@ -124,7 +142,7 @@ export function statusPageHandler(data: () => Omit<StatusPageData, 'now' | 'cpu'
         'Referrer-Policy': 'no-referrer',
         'X-Frame-Options': 'DENY',
       })
-      .send(renderStatusPage({ ...snapshot, now, cpu: cpu.measure(snapshot.components, now) }, nonce));
+      .send(html.replaceAll(slot, nonce));
   };
 }
 
