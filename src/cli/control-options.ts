@@ -1,7 +1,7 @@
 // What the control commands share: their location flags and finding the running supervisor's
 // control socket (design.md §4): --socket, else $S7SUPERVISOR_SOCKET, else <temp>/s7supervisor.sock
 // of the registry `run` would use (--registry, $S7SUPERVISOR_REGISTRY, conf/... under --home).
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defaults } from '../registry/defaults.js';
 import { ProblemList, RegistryError } from '../registry/errors.js';
@@ -45,7 +45,12 @@ export function findControlSocket(
     if (!(error instanceof RegistryError)) throw error;
     // The file may have been broken by the very edit that `reload` is about to report: its
     // <temp> alone (or the default one) still says where the running supervisor listens.
-    const temp = tempOfInvalidRegistry(file, home, env);
+    // No registry here at all: a registry's defaults still say where a socket would be (<temp>
+    // under the install folder). That is where `npm start` puts the demo's, so that
+    // `npx s7supervisor status` from the repository root finds it.
+    const temp = existsSync(file)
+      ? tempOfInvalidRegistry(file, home, env)
+      : resolve(home, defaults.config.temp);
     if (temp !== undefined && isSocket(join(temp, SOCKET_NAME))) return join(temp, SOCKET_NAME);
     throw new ControlError(
       `cannot find the control socket: it is in the <temp> folder of the registry, and the registry cannot be read:\n${error.message}\n(give --socket PATH, or set S7SUPERVISOR_SOCKET, or --registry/--home to the registry the supervisor runs)`,

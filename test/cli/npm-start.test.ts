@@ -3,12 +3,12 @@
 // npm runs it in (dash) gets the terminal's SIGINT too and exits 130 once its child is done.
 // Driven through a real pseudo-terminal (test/fixtures/pty-run.py), as a developer's shell is.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
-import { makeTempDir, repoRoot } from '../helpers/paths.js';
+import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -57,7 +57,8 @@ test('npm start on a terminal: Ctrl-C stops the demo in order and npm start exit
       S7SUPERVISOR_CONTROL_TOKEN: '',
       // no fixed port: nothing else on the machine may hold 9910 or the demo's ports
       S7SUPERVISOR_PORT: '0',
-      S7SUPERVISOR_SOCKET: join(makeTempDir(), 's7.sock'),
+      // npm start puts its control socket at temp/s7supervisor.sock of the repository
+      S7SUPERVISOR_SOCKET: '',
       IS_PORT: String(isPort),
       SVG_PORT: String(svgPort),
       PS_PORT: String(psPort),
@@ -82,6 +83,15 @@ test('npm start on a terminal: Ctrl-C stops the demo in order and npm start exit
       message: `${message}; the terminal shows:\n${plain(out)}\n(driver: ${err})`,
     });
   await shows(/all priority groups started/, 'the demo to start');
+  // from the repository root, with nothing set, the CLI finds the demo's supervisor
+  const status = spawnSync('npx', ['--no-install', 's7supervisor', 'status'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, S7SUPERVISOR_SOCKET: '', S7SUPERVISOR_HOME: '', S7SUPERVISOR_REGISTRY: '' },
+  });
+  assert.equal(status.status, 0, `npx s7supervisor status: ${status.stderr}`);
+  for (const id of ['is', 'svg', 'ps']) assert.match(status.stdout, new RegExp(`^${id}\\s+running`, 'm'));
   const mark = plain(out).length;
   child.stdin.write('\x03');
   assert.equal(await exited, 0, `npm start exits 0 after Ctrl-C; the terminal shows:\n${plain(out)}`);
