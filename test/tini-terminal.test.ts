@@ -311,7 +311,8 @@ test('the command reads the terminal; the supervisor, in the background, writes 
     '-c',
     'stty tostop; trap "echo GOT-USR1" USR1; echo READY; while :; do if read -r line; then echo "GOT $line"; [ "$line" = bye ] && break; fi; done',
   ]);
-  await t.expect(/READY/);
+  // at the start of a line: the pretty log of the start shows the command, READY included
+  await t.expect(/^READY\r?$/m);
   const mark = t.output().length;
   process.kill(t.leader, 'SIGUSR1');
   await t.expect(/GOT-USR1/, mark);
