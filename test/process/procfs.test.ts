@@ -34,7 +34,21 @@ test('clock ticks and page size agree with getconf', () => {
 
 test('memory and process count are summed over the whole group', async () => {
   const pgid = startGroup('sleep 60 & sleep 60 & sleep 60 & wait');
-  await waitFor(() => processGroupMembers(pgid).length === 4, { message: '4 processes in the group' });
+  // the three sleeps exec'd (a member still between fork and exec changes its memory under us)
+  const comm = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  await waitFor(
+    () => {
+      const members = processGroupMembers(pgid);
+      return members.length === 4 && members.filter((pid) => comm(pid) === 'sleep').length === 3;
+    },
+    { message: '4 processes in the group, three of them sleep' },
+  );
   const stats = processGroupStats([pgid]).get(pgid);
   assert.ok(stats);
   assert.equal(stats.processes, 4);
