@@ -322,7 +322,10 @@ test('phone (390×844): a killed component seen restarted without a reload; butt
     message: 'ps stopped',
   });
   assert.deepEqual(dialogs, ['Really stop ps?']);
-  assert.equal(await seen(page, 'ps', 'ready'), 'no\nstopped by operator');
+  // the badge changes with the event, the rest of the row with the refresh that follows it
+  await waitFor(async () => (await seen(page, 'ps', 'ready')) === 'no\nstopped by operator', {
+    message: 'ps shown not ready, stopped by operator',
+  });
   await waitFor(async () => (await page.title()).startsWith('Not ready'), {
     message: 'the title to say Not ready',
   });
