@@ -65,7 +65,7 @@ describe('startReaper', () => {
       },
       ownedPids: () => new Set([7, 8]),
       onReaped: (count) => reported.push(count),
-      intervalMs: 600_000,
+      followUpMs: 600_000,
     });
     try {
       // the start-up sweep is cut short; the rest comes on the next turn, unasked
@@ -73,6 +73,36 @@ describe('startReaper', () => {
       assert.deepEqual(reported, [3, 2]);
       assert.deepEqual(seen[0], [7, 8]);
       assert.equal(reaper.reapNow(), 0);
+    } finally {
+      reaper.stop();
+    }
+  });
+
+  test('idle: no sweep without SIGCHLD; a SIGCHLD sweeps at once, then once more after followUpMs', async () => {
+    const sweeps: number[] = [];
+    const t0 = performance.now();
+    const reaper = startReaper({
+      native: {
+        reapOrphans() {
+          sweeps.push(performance.now() - t0);
+          return { reaped: [], method: 'waitid', complete: true };
+        },
+      },
+      ownedPids: () => [],
+      followUpMs: 150,
+    });
+    try {
+      assert.equal(sweeps.length, 1, 'the start-up sweep');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(sweeps.length, 1, 'nothing while no child exits');
+      // a real SIGCHLD, as the kernel sends it when a child exits
+      process.kill(process.pid, 'SIGCHLD');
+      await waitFor(() => sweeps.length >= 2, { timeout: 2000, message: 'the sweep on SIGCHLD' });
+      const signalled = sweeps[1]!;
+      await waitFor(() => sweeps.length >= 3, { timeout: 2000, message: 'the follow-up sweep' });
+      assert.ok(sweeps[2]! - signalled >= 140, `follow-up ${sweeps[2]! - signalled} ms after the signal`);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(sweeps.length, 3, 'and nothing after it');
     } finally {
       reaper.stop();
     }
@@ -92,7 +122,7 @@ describe('startReaper', () => {
         },
       },
       logger,
-      intervalMs: 600_000,
+      followUpMs: 600_000,
     });
     try {
       assert.equal(reaper.reapNow(), 0);

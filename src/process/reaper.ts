@@ -16,8 +16,11 @@ export interface ReaperOptions {
   /** called after each sweep that reaped something (the metric s7supervisor_zombies_reaped_total) */
   onReaped?: (count: number, orphans: readonly ReapedOrphan[]) => void;
   logger?: ReaperLogger;
-  /** period of the safety sweep, in ms (a SIGCHLD can be missed only in theory; this is cheap) */
-  intervalMs?: number;
+  /**
+   * ms after SIGCHLD activity until the one safety sweep that follows it (a SIGCHLD can be missed
+   * only in theory). No timer runs while no child exits: an idle supervisor is never woken.
+   */
+  followUpMs?: number;
   /** seams for tests */
   native?: Pick<NativeAddon, 'reapOrphans'>;
   ownedPids?: () => Iterable<number>;
@@ -37,6 +40,8 @@ export interface Reaper {
 // Node's that hides the others (and that libuv is about to collect) cannot make us spin.
 const IMMEDIATE_RETRIES = 16;
 const RETRY_DELAY_MS = 10;
+/** the safety sweep after SIGCHLD activity (see followUpMs) */
+const DEFAULT_FOLLOW_UP_MS = 1000;
 
 export function startReaper(options: ReaperOptions = {}): Reaper {
   const native = options.native ?? loadNative();
@@ -86,14 +91,24 @@ export function startReaper(options: ReaperOptions = {}): Reaper {
 
   // Node's SIGCHLD listener is a libuv signal handle of its own, beside the one libuv uses to
   // collect its children: both are called for every SIGCHLD (tested in test/reaper.test.ts).
-  const onSigchld = () => {
+  // Signals coalesce and a sweep can race a child that exits right after it: one more sweep a
+  // little after the last burst of SIGCHLDs bounds how long any zombie can wait. Armed by SIGCHLD
+  // only (not pushed back by the next one, so a long burst still gets a sweep every followUpMs),
+  // never periodic: with nothing exiting nothing wakes us. unref'd: it never keeps the process alive.
+  const followUpMs = options.followUpMs ?? DEFAULT_FOLLOW_UP_MS;
+  let followUp: NodeJS.Timeout | undefined;
+  const onFollowUp = () => {
+    followUp = undefined;
     sweep();
   };
+  const onSigchld = () => {
+    sweep();
+    if (!followUp && !stopped) {
+      followUp = setTimeout(onFollowUp, followUpMs);
+      followUp.unref();
+    }
+  };
   process.on('SIGCHLD', onSigchld);
-  // Signals coalesce and a sweep can race a child that exits right after it: the slow timer
-  // bounds how long any zombie can wait. unref'd: the reaper never keeps the process alive.
-  const timer = setInterval(sweep, options.intervalMs ?? 1000);
-  timer.unref();
   // Orphans that came before we listened.
   sweep();
 
@@ -101,7 +116,8 @@ export function startReaper(options: ReaperOptions = {}): Reaper {
     stop() {
       stopped = true;
       process.off('SIGCHLD', onSigchld);
-      clearInterval(timer);
+      clearTimeout(followUp);
+      followUp = undefined;
       retry?.cancel();
       retry = undefined;
     },
