@@ -2,6 +2,7 @@
 // from the start of the previous one (a probe slower than the interval is followed straight away
 // by the next), never two at a time, each cut off after `timeout` seconds.
 import { version } from '../cli/version.js';
+import { delaySampledTimeout } from '../metrics/loop-delay.js';
 import type { CheckOutcome, RunningProbe, StartProbe } from './check.js';
 import { type ProbeResult, probeExec, probeHttp, probeTcp } from './probes.js';
 
@@ -49,7 +50,8 @@ export const startProbe: StartProbe = (spec, onOutcome) => {
     if (!result.ok) outcome.reason = result.reason ?? 'failed';
     onOutcome(outcome);
     if (stopped) return;
-    timer = setTimeout(runOne, Math.max(0, spec.interval * 1000 - elapsed));
+    // how late this timer fires is the event-loop delay metric's sample (no sampler of its own)
+    timer = delaySampledTimeout(runOne, Math.max(0, spec.interval * 1000 - elapsed));
   };
 
   void runOne();

@@ -19,6 +19,7 @@ import {
   exitReasons,
   type SupervisorView,
 } from '../supervisor/status.js';
+import { sampleLoopTurn, withLoopDelayHistogram } from './loop-delay.js';
 import { type ExpositionFormat, negotiateFormat } from './negotiate.js';
 import { componentResources } from './resources.js';
 
@@ -87,11 +88,11 @@ const checkBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 export function createMetrics(view: SupervisorView, options: MetricsOptions): SupervisorMetrics {
   const registry = new Registry<RegistryContentType>();
   const registers = [registry];
-  // prom-client samples event-loop delay every 10 ms by default: 100 wake-ups a second, about
-  // half a percent of a core on its own in an otherwise idle supervisor. Every 100 ms still
-  // catches every stall worth a metric.
+  // prom-client samples event-loop delay with a timer every 10 ms by default: 100 wake-ups a
+  // second in an otherwise idle supervisor. Its nodejs_eventloop_lag_* metrics read our
+  // histogram instead, fed by the check timers and the scrapes (loop-delay.ts): no timer.
   if (options.defaultMetrics !== false)
-    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
+    withLoopDelayHistogram(() => collectDefaultMetrics({ register: registry }));
 
   // The component metrics are computed from the scrape's snapshot when the registry asks for
   // them: no per-series bookkeeping between scrapes, and a component removed by a reload simply
@@ -277,6 +278,8 @@ export function createMetrics(view: SupervisorView, options: MetricsOptions): Su
   const inFlight = new Map<ExpositionFormat, Promise<RenderedMetrics>>();
 
   const renderNow = async (format: ExpositionFormat): Promise<RenderedMetrics> => {
+    // a scrape is a moment the loop works anyway: one sample of its delay
+    await sampleLoopTurn();
     takeSnapshot();
     if (format === 'prometheus') return { contentType: registry.contentType, body: await registry.metrics() };
     rememberCounters();

@@ -1,0 +1,80 @@
+// Event-loop delay without a sampler that wakes an idle supervisor. prom-client's default metrics
+// measure it with perf_hooks.monitorEventLoopDelay, a libuv timer firing every
+// `eventLoopMonitoringPrecision` ms for the life of the process: 10 (or 100) wake-ups a second
+// for a supervisor that otherwise has nothing to do. Here the delay is sampled where the loop
+// works anyway: by how late each check's timer fires, and by one turn of the loop at each scrape.
+// An idle loop has no delay to measure: nothing waits in it.
+//
+// prom-client's eventLoopLag metrics (nodejs_eventloop_lag_*_seconds: names, help, types) are kept
+// as they are; only the histogram they read from is this one (see withLoopDelayHistogram).
+import perfHooks, { createHistogram } from 'node:perf_hooks';
+
+const histogram = createHistogram();
+
+/** one sample of event-loop delay, in milliseconds (how late something ran) */
+export function recordLoopDelay(ms: number): void {
+  // the histogram counts whole nanoseconds from 1 up
+  histogram.record(Math.max(1, Math.round(ms * 1e6)));
+}
+
+/** a timer (setTimeout) that records how late it fired as a sample of event-loop delay */
+export function delaySampledTimeout(callback: () => void, ms: number): NodeJS.Timeout {
+  const due = performance.now() + ms;
+  return setTimeout(() => {
+    recordLoopDelay(Math.max(0, performance.now() - due));
+    callback();
+  }, ms);
+}
+
+/** resolves on the next turn of the loop, recording how long that took (prom-client's own lag measure) */
+export function sampleLoopTurn(): Promise<void> {
+  const start = performance.now();
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      recordLoopDelay(performance.now() - start);
+      resolve();
+    }),
+  );
+}
+
+/**
+ * What prom-client reads from monitorEventLoopDelay(), served from the samples above. With no
+ * sample since the last scrape the figures are 0 (nothing waited), not a histogram's NaN and
+ * 2^63 ns.
+ */
+const promClientView = {
+  enable: () => true,
+  disable: () => true,
+  get min() {
+    return histogram.count === 0 ? 0 : histogram.min;
+  },
+  get max() {
+    return histogram.max;
+  },
+  get mean() {
+    return histogram.count === 0 ? 0 : histogram.mean;
+  },
+  get stddev() {
+    return histogram.count === 0 ? 0 : histogram.stddev;
+  },
+  percentile: (p: number) => histogram.percentile(p),
+  reset: () => histogram.reset(),
+};
+
+type MonitorEventLoopDelay = typeof perfHooks.monitorEventLoopDelay;
+
+/**
+ * Runs `register` (prom-client's collectDefaultMetrics) with monitorEventLoopDelay answering our
+ * histogram instead of starting a timer. prom-client looks the function up on the perf_hooks
+ * module when its eventLoopLag metric is created, so it is replaced for that call only.
+ */
+export function withLoopDelayHistogram<T>(register: () => T): T {
+  const hooks = perfHooks as { monitorEventLoopDelay: MonitorEventLoopDelay };
+  const original = hooks.monitorEventLoopDelay;
+  hooks.monitorEventLoopDelay = (() => promClientView) as unknown as MonitorEventLoopDelay;
+  try {
+    return register();
+  } finally {
+    hooks.monitorEventLoopDelay = original;
+  }
+}
