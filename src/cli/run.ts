@@ -6,7 +6,9 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
 import { controlSocketPath, openControlSocket } from '../http/control-socket.js';
-import { createHttpApp, type HttpApp, listenHttp, StartupError } from '../http/index.js';
+import { type DeferredListener, deferredListener, keepEarlyEvents } from '../http/deferred.js';
+import type { HttpAppOptions } from '../http/index.js';
+import { listenHttp, StartupError } from '../http/listen.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
 import { NativeAddonError } from '../process/native.js';
@@ -84,17 +86,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
       ? undefined
       : controlSocketPath(options.socket, process.env, registry.config.temp);
+  // bound now, answered once the first components were spawned (serveEndpoints)
+  const tcp = port !== 0 ? deferredListener() : undefined;
+  const socket = socketPath ? deferredListener() : undefined;
   try {
-    let metrics: HttpApp['metrics'] | undefined;
-    if (port !== 0) {
-      const app = createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}) });
-      metrics = app.metrics;
-      servers.push(await listenHttp(app, host, port));
+    if (tcp) {
+      servers.push(await listenHttp(tcp.listener, host, port));
       logger.info({ host, port }, `HTTP endpoints on ${host}:${port}`);
     }
-    if (socketPath) {
-      const app = createHttpApp({ ...appOptions, trustCaller: true, ...(metrics ? { metrics } : {}) });
-      servers.push(await openControlSocket(app, socketPath));
+    if (socket && socketPath) {
+      servers.push(await openControlSocket(socket.listener, socketPath));
       logger.info({ socket: socketPath }, `control socket ${socketPath}`);
     }
   } catch (error) {
@@ -108,6 +109,15 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval);
+  // on the next turn of the loop: after the start below has spawned the first priority group
+  const early = tcp || socket ? keepEarlyEvents(supervisor) : undefined;
+  const endpointOptions = { ...appOptions, view: early?.view ?? supervisor };
+  setImmediate(() => {
+    serveEndpoints(endpointOptions, controlToken, tcp, socket).then(
+      () => early?.stop(),
+      (error: unknown) => logger.error({ err: error }, 'the HTTP endpoints could not be loaded'),
+    );
+  });
 
   const code = tini
     ? await superviseOneCommand(supervisor, logger)
@@ -235,4 +245,23 @@ async function superviseOneCommand(supervisor: Supervisor, logger: Logger): Prom
   await supervisor.shutdown('the command ended');
   if (main?.startError) return main.startError.code === 'ENOENT' ? 127 : 126;
   return main?.lastExit?.code ?? 0;
+}
+
+/**
+ * Loads the HTTP app (and its metrics, prom-client) and lets it answer on the sockets bound
+ * before the start: the components' start does not wait for code that only answers requests.
+ */
+async function serveEndpoints(
+  appOptions: HttpAppOptions,
+  controlToken: string | undefined,
+  tcp: DeferredListener | undefined,
+  socket: DeferredListener | undefined,
+): Promise<void> {
+  if (!tcp && !socket) return;
+  const { createHttpApp } = await import('../http/app.js');
+  const app = tcp ? createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}) }) : undefined;
+  tcp?.serve(app!);
+  socket?.serve(
+    createHttpApp({ ...appOptions, trustCaller: true, ...(app ? { metrics: app.metrics } : {}) }),
+  );
 }
