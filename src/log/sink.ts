@@ -73,6 +73,16 @@ export class LogSink {
     this.file?.write(records);
   }
 
+  /** the same, already encoded (UTF-8) */
+  writeRecordBytes(records: Buffer): void {
+    if (this.prettify) {
+      this.writeRecords(records.toString('utf8'));
+      return;
+    }
+    this.stdout.write(records);
+    this.file?.write(records);
+  }
+
   /** component output in raw mode: bytes to our own stdout or stderr, unchanged */
   writeRaw(stream: StdStream, bytes: Buffer): void {
     (stream === 'stdout' ? this.stdout : this.stderr).write(bytes);
