@@ -60,7 +60,7 @@ export function startBaseline(
   let argv: string[];
   switch (name) {
     case 'tini':
-      argv = ['tini', '--', ...command];
+      argv = ['tini', '-s', '--', ...command];
       break;
     case 's6':
     case 'runit':

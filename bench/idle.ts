@@ -55,6 +55,8 @@ export interface IdleFigures {
 interface Subject {
   name: string;
   components: number;
+  /** scraped every this many seconds during the window, as Prometheus would */
+  scrapeEvery?: number;
   pids(): number[];
   stop(): Promise<void>;
   /** s7supervisor only */
@@ -63,9 +65,16 @@ interface Subject {
 }
 
 const SLEEP = ['sleep', '100000'];
+/** Prometheus' default scrape interval */
+const SCRAPE_EVERY = 15;
+/**
+ * After start-up V8's memory reducer runs a few garbage collections over some 30 s (each one a
+ * burst of main-thread wake-ups waiting for its helper threads); the window starts after them.
+ */
+const SETTLE_MS = 30_000;
 
 /** s7supervisor with `count` sleeping components and its default configuration, HTTP on loopback */
-async function startOurs(count: number): Promise<Subject> {
+async function startOurs(count: number, scrapeEvery?: number): Promise<Subject> {
   const servers: TestServer[] = Array.from({ length: count }, (_, i) => ({
     id: `c${i}`,
     command: SLEEP[0]!,
@@ -76,7 +85,14 @@ async function startOurs(count: number): Promise<Subject> {
   const home = writeRegistry(servers, `<tcpport>${port}</tcpport><host>127.0.0.1</host>`);
   const cli = runCli(['run', '--home', home, '--log-level', 'info'], { asInstalled: true });
   await cli.waitForRecord((r) => r.msg === 'all priority groups started', 120_000);
-  return ourSubject(`s7supervisor`, count, cli, port);
+  const subject = ourSubject(
+    scrapeEvery ? `s7supervisor, scraped every ${scrapeEvery} s` : 's7supervisor',
+    count,
+    cli,
+    port,
+  );
+  if (scrapeEvery) subject.scrapeEvery = scrapeEvery;
+  return subject;
 }
 
 /** s7supervisor on a copy of the demo registry, on free ports */
@@ -159,10 +175,11 @@ function countEpoll(tid: number, seconds: number): Promise<number | undefined> {
     });
     perf.once('error', () => resolve(undefined));
     perf.once('close', () => {
+      // '<not counted>': the thread never ran in the window, so it made no call
       const counts = text
         .split('\n')
         .filter((line) => line.includes('sys_enter_epoll'))
-        .map((line) => Number(line.split(',')[0]));
+        .map((line) => (line.startsWith('<not counted>') ? 0 : Number(line.split(',')[0])));
       resolve(
         counts.length > 0 && counts.every(Number.isFinite) ? counts.reduce((a, b) => a + b, 0) : undefined,
       );
@@ -197,15 +214,27 @@ export async function benchIdle(
   const order: string[] = [];
   for (let round_ = 0; round_ < rounds; round_++) {
     const subjects: Subject[] = [];
+    let scrapers: NodeJS.Timeout[] = [];
     try {
-      for (const count of counts) subjects.push(await startOurs(count));
+      for (const count of counts) subjects.push(await startOurs(count), await startOurs(count, SCRAPE_EVERY));
       subjects.push(await startDemo());
       for (const name of installed) {
         if (name === 'tini') subjects.push(baselineSubject('tini', 1));
         else for (const count of counts) subjects.push(baselineSubject(name, count));
       }
       // everyone up (the baselines start their services at once or within a second), then quiet
-      await new Promise((resolve) => setTimeout(resolve, 5000));
+      scrapers = subjects
+        .filter((s) => s.scrapeEvery && s.port)
+        .map((s) => {
+          const scrape = () =>
+            fetch(`http://127.0.0.1:${s.port}/metrics`).then(
+              (r) => r.text(),
+              () => '',
+            );
+          void scrape();
+          return setInterval(scrape, s.scrapeEvery! * 1000);
+        });
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
       const probesBefore = new Map<Subject, number>();
       for (const s of subjects)
         if (s.name.includes('demo') && s.port) probesBefore.set(s, await probesRun(s.port));
@@ -219,6 +248,8 @@ export async function benchIdle(
       const after: ProcSample[] = pids.map((p) => sampleProcesses(p));
       const wall = (performance.now() - t0) / 1000;
       const epollCounts = await Promise.all(epoll);
+      for (const timer of scrapers) clearInterval(timer);
+      scrapers = [];
       for (const [i, s] of subjects.entries()) {
         const key = keyOf(s);
         if (!order.includes(key)) order.push(key);
@@ -231,7 +262,7 @@ export async function benchIdle(
         if (epollCounts[i] !== undefined) sample.epoll = epollCounts[i]! / seconds;
         if (probesBefore.has(s) && s.port)
           sample.probes = ((await probesRun(s.port)) - probesBefore.get(s)!) / wall;
-        if (s.cli && s.port) {
+        if (s.cli && s.port && !s.scrapeEvery) {
           // as a scraped supervisor is: one scrape, then its resident memory
           await fetch(`http://127.0.0.1:${s.port}/metrics`).then((r) => r.text());
           sample.scraped = sampleProcesses(pids[i]!).rssBytes / 2 ** 20;
@@ -239,6 +270,7 @@ export async function benchIdle(
         samples.set(key, [...(samples.get(key) ?? []), sample]);
       }
     } finally {
+      for (const timer of scrapers) clearInterval(timer);
       await Promise.all(subjects.map((s) => s.stop().catch(() => undefined)));
       killAllStarted();
     }

@@ -134,7 +134,9 @@ async function throughHost(
   ];
   const child =
     mode === 'tini'
-      ? spawn('tini', ['-s', '--', process.execPath, ...generatorArgs], { stdio: ['ignore', 'pipe', 'inherit'] })
+      ? spawn('tini', ['-s', '--', process.execPath, ...generatorArgs], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        })
       : spawn(process.execPath, [cliPath, 'run', '--home', home, '--port', '0', '--log-level', 'warn'], {
           stdio: ['ignore', 'pipe', 'inherit'],
         });
