@@ -31,7 +31,7 @@ function stampAt(file: string): number | undefined {
   return text ? Number(text) : undefined;
 }
 
-type Subject = 's7supervisor' | Baseline | 'node';
+type Subject = 's7supervisor' | 's7supervisor as PID 1' | Baseline | 'node';
 /** Node's own start, to the first line of a script: the floor of any supervisor written for Node */
 const NODE_FLOOR = 'node';
 
@@ -48,13 +48,15 @@ async function once(name: Subject, binary: string): Promise<number> {
     stop = async () => {
       if (running.exitCode === null) await new Promise((resolve) => running.once('exit', resolve));
     };
-  } else if (name === 's7supervisor') {
+  } else if (name === 's7supervisor' || name === 's7supervisor as PID 1') {
     const port = await freePort();
     const home = writeRegistry(
       [{ id: 'first', command: binary, args: component.slice(1), stopTimeout: 2 }],
       `<tcpport>${port}</tcpport><host>127.0.0.1</host>`,
     );
-    const cli = runCli(['run', '--home', home], { asInstalled: true, prefix });
+    // as PID 1 of a new PID namespace, as in a container: no parent-death watchdog to start first
+    const asPid1 = name === 's7supervisor as PID 1' ? ['unshare', '--pid', '--fork', '--kill-child'] : [];
+    const cli = runCli(['run', '--home', home], { asInstalled: true, prefix: [...prefix, ...asPid1] });
     stop = async () => {
       cli.child.kill('SIGTERM');
       await Promise.race([cli.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
@@ -79,7 +81,12 @@ async function once(name: Subject, binary: string): Promise<number> {
 export async function benchStartup(options: { rounds?: number } = {}): Promise<StartupFigures[]> {
   const rounds = options.rounds ?? 5;
   const binary = lifetimeBinary();
-  const subjects: Subject[] = ['s7supervisor', NODE_FLOOR, ...installedBaselines()];
+  const subjects: Subject[] = [
+    's7supervisor',
+    ...(process.getuid?.() === 0 ? (['s7supervisor as PID 1'] as const) : []),
+    NODE_FLOOR,
+    ...installedBaselines(),
+  ];
   const samples = new Map<string, number[]>();
   try {
     for (let r = 0; r < rounds; r++)
@@ -99,7 +106,7 @@ export function formatStartup(figures: StartupFigures[]): string {
     'exec -> first component running (median; each round)',
     ...figures.map(
       (f) =>
-        `${(f.name === NODE_FLOOR ? 'node -e (floor)' : f.name).padEnd(16)} ${f.medianMs.toFixed(1).padStart(8)} ms   ${f.rounds.map((v) => v.toFixed(1)).join(', ')}`,
+        `${(f.name === NODE_FLOOR ? 'node -e (floor)' : f.name).padEnd(22)} ${f.medianMs.toFixed(1).padStart(8)} ms   ${f.rounds.map((v) => v.toFixed(1)).join(', ')}`,
     ),
   ].join('\n');
 }
