@@ -79,7 +79,7 @@ function unbundledEntry(): string {
     `import { holdEarlySignals } from ${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/src/cli/early-signals.js')).href)};
 holdEarlySignals();
 const { runCommand } = await import(${JSON.stringify(pathToFileURL(join(repoRoot, 'dist/src/cli/run.js')).href)});
-runCommand(process.argv.slice(2)).then((code) => process.exit(code));
+runCommand(process.argv.slice(3)).then((code) => process.exit(code));
 `,
   );
   return file;
@@ -126,21 +126,22 @@ export async function runVariants(
       }),
     );
     try {
-      for (const { port } of running)
+      const up = new Set<Variant>();
+      for (const { variant, port } of running)
         await waitFor(
           async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
-          {
-            timeout: 60_000,
-            interval: 200,
-            message: 'ready',
-          },
+          { timeout: 60_000, interval: 200, message: `${variant.name} ready` },
+        ).then(
+          () => up.add(variant),
+          (error: unknown) => console.error(`memory: ${(error as Error).message}`),
         );
       await new Promise((resolve) => setTimeout(resolve, 10_000));
       for (const { variant, child } of running)
-        samples.set(variant.name, [
-          ...(samples.get(variant.name) ?? []),
-          sampleProcesses([child.pid!]).rssBytes / 2 ** 20,
-        ]);
+        if (up.has(variant))
+          samples.set(variant.name, [
+            ...(samples.get(variant.name) ?? []),
+            sampleProcesses([child.pid!]).rssBytes / 2 ** 20,
+          ]);
     } finally {
       for (const { child } of running) {
         child.kill('SIGTERM');

@@ -22,7 +22,36 @@ for (const file of readdirSync(outdir))
   if ((file.startsWith('bundle-') && file.endsWith('.js')) || file === 'main.js.map')
     rmSync(join(outdir, file));
 
+/**
+ * Code of the dependencies that `run` never executes, replaced so it is neither loaded nor kept:
+ * pino's worker-thread transports (thread-stream and Node's worker_threads: records go to our own
+ * sink, never to a transport) and OpenTelemetry, which prom-client reads only for exemplars (off).
+ */
+const unused = {
+  name: 'unused-dependency-code',
+  setup(build) {
+    build.onResolve({ filter: /^thread-stream$/ }, () => ({ path: 'thread-stream', namespace: 'unused' }));
+    build.onResolve({ filter: /^@opentelemetry\/api$/ }, () => ({ path: 'otel', namespace: 'unused' }));
+    build.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) =>
+      /[\\/]node_modules[\\/]pino[\\/]/.test(args.importer)
+        ? { path: 'worker_threads', namespace: 'unused' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'unused' }, ({ path }) => ({
+      contents: {
+        'thread-stream':
+          "module.exports = class ThreadStream { constructor() { throw new Error('pino transports are not part of s7supervisor'); } };",
+        otel: 'module.exports = { trace: { getSpan: () => undefined }, context: { active: () => undefined } };',
+        // pino asks only whether it runs on the main thread: s7supervisor has no other
+        worker_threads: 'module.exports = { isMainThread: true };',
+      }[path],
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
+  plugins: [unused],
   entryPoints: [join(root, 'src/cli/main.ts')],
   outdir,
   // the chunks live beside main.js: every path the code finds from its own location
