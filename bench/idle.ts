@@ -48,6 +48,8 @@ export interface IdleFigures {
   epollPerSecond?: number;
   /** s7supervisor: resident memory after one scrape of /metrics at the end of the window */
   rssAfterScrapeMB?: number;
+  /** s7supervisor: the node process alone, without the parent-death watchdog (none as PID 1) */
+  nodeRssMB?: number;
   /** the demo registry: probes run per second in the window */
   probesPerSecond?: number;
 }
@@ -208,7 +210,9 @@ export async function benchIdle(
   const perf = perfWorks();
   const samples = new Map<
     string,
-    Array<IdleFigures['rounds'][number] & { epoll?: number; scraped?: number; probes?: number }>
+    Array<
+      IdleFigures['rounds'][number] & { epoll?: number; scraped?: number; probes?: number; node?: number }
+    >
   >();
   const keyOf = (s: Subject) => `${s.name}|${s.components}`;
   const order: string[] = [];
@@ -253,13 +257,18 @@ export async function benchIdle(
       for (const [i, s] of subjects.entries()) {
         const key = keyOf(s);
         if (!order.includes(key)) order.push(key);
-        const sample: IdleFigures['rounds'][number] & { epoll?: number; scraped?: number; probes?: number } =
-          {
-            cpuPercentOfOneCore: ((after[i]!.cpuSeconds - before[i]!.cpuSeconds) / wall) * 100,
-            wakeupsPerSecond: (after[i]!.wakeups - before[i]!.wakeups) / wall,
-            rssMB: after[i]!.rssBytes / 2 ** 20,
-          };
+        const sample: IdleFigures['rounds'][number] & {
+          epoll?: number;
+          scraped?: number;
+          probes?: number;
+          node?: number;
+        } = {
+          cpuPercentOfOneCore: ((after[i]!.cpuSeconds - before[i]!.cpuSeconds) / wall) * 100,
+          wakeupsPerSecond: (after[i]!.wakeups - before[i]!.wakeups) / wall,
+          rssMB: after[i]!.rssBytes / 2 ** 20,
+        };
         if (epollCounts[i] !== undefined) sample.epoll = epollCounts[i]! / seconds;
+        if (s.cli) sample.node = sampleProcesses([s.cli.pid]).rssBytes / 2 ** 20;
         if (probesBefore.has(s) && s.port)
           sample.probes = ((await probesRun(s.port)) - probesBefore.get(s)!) / wall;
         if (s.cli && s.port && !s.scrapeEvery) {
@@ -296,6 +305,8 @@ export async function benchIdle(
     };
     const epollPerSecond = pick((x) => x.epoll);
     if (epollPerSecond !== undefined) figure.epollPerSecond = round(epollPerSecond, 2);
+    const node = pick((x) => x.node);
+    if (node !== undefined) figure.nodeRssMB = round(node, 1);
     const scraped = pick((x) => x.scraped);
     if (scraped !== undefined) figure.rssAfterScrapeMB = round(scraped, 1);
     const probes = pick((x) => x.probes);
@@ -324,7 +335,7 @@ export function formatIdle(result: Awaited<ReturnType<typeof benchIdle>>, second
       f.wakeupsPerSecond.toFixed(2) +
         (f.probesPerSecond !== undefined ? ` (${f.probesPerSecond} probes/s)` : ''),
       f.epollPerSecond !== undefined ? f.epollPerSecond.toFixed(2) : '-',
-      f.rssMB.toFixed(1),
+      f.rssMB.toFixed(1) + (f.nodeRssMB !== undefined ? ` (node ${f.nodeRssMB.toFixed(1)})` : ''),
       f.rssAfterScrapeMB !== undefined ? f.rssAfterScrapeMB.toFixed(1) : '-',
       f.rounds
         .map(

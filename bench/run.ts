@@ -40,7 +40,8 @@ if (only.has('idle')) {
     console.log(
       `s7supervisor, ${f.components} components: CPU ${f.cpuPercentOfOneCore}% (< 0.02%: ${verdict(f.cpuPercentOfOneCore < 0.02)}), ` +
         `${f.wakeupsPerSecond} wake-ups/s (<= 1: ${verdict(f.wakeupsPerSecond <= 1)}), ` +
-        `RSS ${f.rssMB} MB (< ${rssTarget} MB: ${verdict(f.rssMB < rssTarget)}; after a scrape ${f.rssAfterScrapeMB} MB)`,
+        `RSS ${f.rssMB} MB with the watchdog shell, ${f.nodeRssMB} MB node alone as when PID 1 ` +
+        `(< ${rssTarget} MB: ${verdict(f.rssMB < rssTarget)} / ${verdict((f.nodeRssMB ?? Infinity) < rssTarget)}; after a scrape ${f.rssAfterScrapeMB} MB)`,
     );
   }
 }
