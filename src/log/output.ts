@@ -332,10 +332,10 @@ const ESCAPED_BYTES = [
 ];
 
 /**
- * true when bytes start..end are ASCII that JSON needs no escape for, newlines aside: then a
- * latin1 read is the text, and the records are the text with each newline replaced. One SIMD pass
- * (isAscii) and a memchr per escaped byte: much faster than any scan written in JavaScript or a
- * regular expression over 64 KiB.
+ * true when bytes start..end are ASCII that JSON needs no escape for, newlines aside: then each
+ * line's bytes are its message as pino would write it (plainRecords). One SIMD pass (isAscii) and
+ * a memchr per escaped byte: much faster than any scan written in JavaScript or a regular
+ * expression over 64 KiB.
  */
 function isPlainAscii(chunk: Buffer, start: number, end: number): boolean {
   const bytes = chunk.subarray(start, end);
@@ -343,6 +343,7 @@ function isPlainAscii(chunk: Buffer, start: number, end: number): boolean {
   for (const byte of ESCAPED_BYTES) if (bytes.indexOf(byte) >= 0) return false;
   return true;
 }
+
 /** what JSON.stringify would escape in a string */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
