@@ -27,7 +27,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY binding.gyp ./
 COPY native/ native/
-COPY scripts/build-prebuilds.sh scripts/check-prebuilds.mjs scripts/
+COPY scripts/build-prebuilds.sh scripts/check-prebuilds.mjs scripts/bundle.mjs scripts/
 RUN bash scripts/build-prebuilds.sh host
 COPY tsconfig.json README.md ./
 COPY src/ src/

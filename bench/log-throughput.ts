@@ -1,7 +1,9 @@
 // Log throughput (issue 3): how fast a component's output gets through `s7supervisor run`, in `json`
 // and `raw` mode, beside the component writing straight to a file (the floor). The clock starts when
 // the component writes its first byte and stops when its last line reaches the reader of the
-// supervisor's stdout. Not a test: it prints figures for the README.
+// supervisor's stdout. Beside them, issue 15's floor: tini passing the component's output through
+// (the child writes straight to the pipe the reader reads). Rounds interleave the modes, so a noisy
+// moment of this shared machine hits them alike. Not a test: it prints figures for the README.
 // Run alone: node dist/bench/log-throughput.js [lines] [line-size] [runs]
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -14,7 +16,7 @@ import { writeRegistry } from '../test/helpers/registry.js';
 const fixtures = join(repoRoot, 'dist/test/fixtures');
 const generator = join(fixtures, 'numbered-lines.js');
 
-export type ThroughputMode = 'json' | 'raw' | 'file (floor)';
+export type ThroughputMode = 'json' | 'raw' | 'file (floor)' | 'tini';
 
 export interface ThroughputResult {
   mode: ThroughputMode;
@@ -26,6 +28,8 @@ export interface ThroughputResult {
   linesPerSecond: number;
   /** worst run: lines missing, duplicated or out of order */
   linesLost: number;
+  /** seconds of each run, sorted */
+  rounds: number[];
 }
 
 export interface ThroughputOptions {
@@ -40,34 +44,34 @@ export async function benchLogThroughput(options: ThroughputOptions = {}): Promi
   const lines = options.lines ?? 500_000;
   const lineSize = options.lineSize ?? 100;
   const runs = options.runs ?? 3;
-  const results: ThroughputResult[] = [];
-  for (const mode of ['file (floor)', 'raw', 'json'] as const) {
-    const seconds: number[] = [];
-    let linesLost = 0;
-    for (let run = 0; run < runs; run++) {
+  const modes: ThroughputMode[] = ['file (floor)', 'tini', 'raw', 'json'];
+  const seconds = new Map<ThroughputMode, number[]>();
+  const lost = new Map<ThroughputMode, number>();
+  for (let run = 0; run < runs; run++) {
+    for (const mode of modes) {
       const dir = makeTempDir('s7sup-bench-log-');
-      const once =
-        mode === 'file (floor)'
-          ? await toFile(dir, lines, lineSize).finally(() => rmSync(dir, { recursive: true, force: true }))
-          : await throughHost(dir, mode, lines, lineSize).finally(() =>
-              rmSync(dir, { recursive: true, force: true }),
-            );
-      seconds.push(once.seconds);
-      linesLost = Math.max(linesLost, once.linesLost);
+      const once = await (mode === 'file (floor)'
+        ? toFile(dir, lines, lineSize)
+        : throughHost(dir, mode, lines, lineSize)
+      ).finally(() => rmSync(dir, { recursive: true, force: true }));
+      seconds.set(mode, [...(seconds.get(mode) ?? []), once.seconds]);
+      lost.set(mode, Math.max(lost.get(mode) ?? 0, once.linesLost));
     }
-    seconds.sort((a, b) => a - b);
-    const median = seconds[Math.floor(seconds.length / 2)]!;
-    results.push({
+  }
+  return modes.map((mode) => {
+    const sorted = [...(seconds.get(mode) ?? [])].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    return {
       mode,
       lines,
       lineSize,
       seconds: median,
       mbPerSecond: (lines * lineSize) / 1e6 / median,
       linesPerSecond: lines / median,
-      linesLost,
-    });
-  }
-  return results;
+      linesLost: lost.get(mode) ?? 0,
+      rounds: sorted,
+    };
+  });
 }
 
 interface Once {
@@ -105,7 +109,7 @@ async function toFile(dir: string, lines: number, lineSize: number): Promise<Onc
 
 async function throughHost(
   dir: string,
-  mode: 'json' | 'raw',
+  mode: 'json' | 'raw' | 'tini',
   lines: number,
   lineSize: number,
 ): Promise<Once> {
@@ -116,16 +120,26 @@ async function throughHost(
       id: 'gen',
       command: process.execPath,
       args: [generator, '--count', String(lines), '--size', String(lineSize), '--start-file', startFile],
-      extra: `<restart policy="never"/><output>${mode}</output>`,
+      extra: `<restart policy="never"/><output>${mode === 'json' ? 'json' : 'raw'}</output>`,
     },
   ]);
-  const child = spawn(
-    process.execPath,
-    [cliPath, 'run', '--home', home, '--port', '0', '--log-level', 'warn'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const generatorArgs = [
+    generator,
+    '--count',
+    String(lines),
+    '--size',
+    String(lineSize),
+    '--start-file',
+    startFile,
+  ];
+  const child =
+    mode === 'tini'
+      ? spawn('tini', ['-s', '--', process.execPath, ...generatorArgs], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        })
+      : spawn(process.execPath, [cliPath, 'run', '--home', home, '--port', '0', '--log-level', 'warn'], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
   const marker = Buffer.from(`line ${String(lines).padStart(7, '0')}`);
   // kept in a file, not in memory: a reader busy collecting garbage would be the bottleneck
   const outFile = join(dir, 'out');
@@ -150,7 +164,7 @@ async function throughHost(
   const start = Number(readFileSync(startFile, 'utf8'));
   const text = readFileSync(outFile, 'utf8').split('\n');
   const received =
-    mode === 'raw'
+    mode !== 'json'
       ? text.filter((line) => line.startsWith('line '))
       : text
           .filter((line) => line.includes('"component"'))
@@ -179,7 +193,9 @@ export function formatThroughput(results: ThroughputResult[]): string {
         r.linesPerSecond,
       )
         .toLocaleString('en-US')
-        .padStart(11)} lines/s   lost ${r.linesLost}`,
+        .padStart(
+          11,
+        )} lines/s   lost ${r.linesLost}   runs ${r.rounds.map((v) => v.toFixed(3)).join(', ')} s`,
   );
   const { lines, lineSize } = results[0] ?? { lines: 0, lineSize: 0 };
   return [

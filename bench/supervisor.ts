@@ -1,5 +1,5 @@
 // Benchmarks of the supervision core (issue 3): crash-to-respawn latency beside a bare shell
-// loop, idle cost with 3 and 100 components, and shutdown time of 10 components.
+// loop, and shutdown time of 10 components. (The idle cost is bench/idle.ts, beside the baselines.)
 // Not a test: it prints figures for the README. Run alone: node dist/bench/supervisor.js
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -77,42 +77,6 @@ async function crashToRespawn(binary: string, restarts: number) {
   return { s7supervisor: summary(respawnGaps(oursFile)), bashLoop: summary(respawnGaps(shellFile)) };
 }
 
-function readProc(pid: number): { cpuSeconds: number; rssBytes: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-  return { cpuSeconds: ticks / 100, rssBytes: rss };
-}
-
-/** the supervisor's own cost once its components are up; runCli runs node directly, so cli.pid is it */
-async function idleCost(binary: string, components: number, seconds: number) {
-  const servers: TestServer[] = Array.from({ length: components }, (_, i) => ({
-    id: `c${i}`,
-    command: binary,
-    args: ['idle'],
-  }));
-  const home = writeRegistry(servers, '<tracestatsinterval>0</tracestatsinterval>');
-  const cli = runCli(['run', '--home', home, '--port', '0', '--log-level', 'info'], { asInstalled: true });
-  try {
-    await cli.waitForRecord((r) => r.msg === 'all priority groups started', 60_000);
-    // let start-up settle, then measure a quiet window
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const before = readProc(cli.pid);
-    const t0 = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-    const after = readProc(cli.pid);
-    const wall = (Date.now() - t0) / 1000;
-    return {
-      components,
-      rssMB: round(after.rssBytes / 2 ** 20),
-      cpuPercentOfOneCore: round(((after.cpuSeconds - before.cpuSeconds) / wall) * 100, 2),
-    };
-  } finally {
-    await stop(cli);
-  }
-}
-
 async function shutdownTime(binary: string, runs: number) {
   const servers: TestServer[] = Array.from({ length: 10 }, (_, i) => ({
     id: `c${i}`,
@@ -155,10 +119,8 @@ export async function benchSupervisor(options: { restarts?: number } = {}) {
   const binary = lifetimeBinary();
   try {
     const respawn = await crashToRespawn(binary, options.restarts ?? 50);
-    const idle3 = await idleCost(binary, 3, 10);
-    const idle100 = await idleCost(binary, 100, 10);
     const shutdown = await shutdownTime(binary, 5);
-    return { respawn, idle: [idle3, idle100], shutdown };
+    return { respawn, shutdown };
   } finally {
     killAllStarted();
   }

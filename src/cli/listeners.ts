@@ -2,9 +2,10 @@
 // when a reload brings a new <tcpport>, <host> or <temp> (design.md §3: reload applies the
 // registry). A listener that cannot move stays where it is, and the reload's answer says why.
 import type http from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
 import { openControlSocket } from '../http/control-socket.js';
-import { type HttpApp, listenHttp, StartupError } from '../http/index.js';
+import { listenHttp, StartupError } from '../http/listen.js';
 
 /** where the listeners should be: port 0 turns the HTTP endpoints off, no socketPath no socket */
 export interface ListenerTarget {
@@ -20,11 +21,9 @@ export interface LiveListeners {
   socket?: { server: http.Server; path: string };
   /** the move under way: two reloads at once move one after the other */
   moving?: Promise<unknown>;
-  /** the request listeners, made on first use (they share one metrics registry) */
-  httpApp(): HttpApp;
-  socketApp(): HttpApp;
-  /** what the apps share (metrics, snapshots), once one was made */
-  shared(): Pick<HttpApp, 'metrics' | 'snapshots'> | undefined;
+  /** what answers on the HTTP port and on the control socket (the same listener each time) */
+  httpApp(): RequestListener;
+  socketApp(): RequestListener;
 }
 
 export interface ListenerChanges {

@@ -4,11 +4,16 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { startProbe, watchReadyFd } from '../health/index.js';
+import type { HttpAppOptions } from '../http/app.js';
 import { controlSocketPath, openControlSocket } from '../http/control-socket.js';
-import { createHttpApp, type HttpApp, listenHttp, liveFeeds, StartupError } from '../http/index.js';
+import { type DeferredListener, deferredListener, keepEarlyEvents } from '../http/deferred.js';
+import { listenHttp, StartupError } from '../http/listen.js';
+import { type LiveFeeds, liveFeeds } from '../http/live.js';
+import { SnapshotCache } from '../http/snapshot-cache.js';
 import { LogBuffers } from '../log/buffer.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
+import { createResourceReader } from '../metrics/resources.js';
 import { NativeAddonError } from '../process/native.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
@@ -116,7 +121,27 @@ export async function runCommand(argv: string[]): Promise<number> {
   // what the live endpoints follow: state changes and the components' output
   const feeds = liveFeeds(supervisor, buffers);
 
-  const live = listenerApps(supervisor, logger, controlToken, feeds);
+  // one /proc reading for everything that shows resources: metrics, page, API, stats log
+  const snapshots = new SnapshotCache(supervisor, createResourceReader());
+  // on the next turn of the loop (after the start below has spawned the first priority group),
+  // or as soon as a reload opens a listener; the metrics count the probes and reaps before that
+  const early = keepEarlyEvents(supervisor);
+  const endpointOptions: EndpointOptions = {
+    view: early.view,
+    control: supervisor,
+    version,
+    pid1: process.pid === 1,
+    logger,
+    live: feeds,
+    snapshots,
+    ...(controlToken ? { controlToken } : {}),
+  };
+  const live = listenerApps(() =>
+    serveEndpoints(live, endpointOptions).then(
+      () => early.stop(),
+      (error: unknown) => logger.error({ err: error }, 'the HTTP endpoints could not be loaded'),
+    ),
+  );
   // tini mode has a control socket only when asked for one: no <temp> to put it in otherwise
   const socketPath =
     tini && !options.socket && !process.env.S7SUPERVISOR_SOCKET
@@ -124,6 +149,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       : controlSocketPath(options.socket, process.env, registry.config.temp);
   try {
     if (port !== 0) {
+      // bound now, answered once the first components were spawned (serveEndpoints)
       const server = await listenHttp(live.httpApp(), host, port, { logger });
       live.servers.push(server);
       live.http = { server, host, port };
@@ -149,13 +175,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`s7supervisor: ${error.message}\n`);
     return 2;
   }
-  const stats = startStatsLog(
-    supervisor,
-    logger,
-    registry.config.tracestatsinterval,
-    // one /proc reading for everything that shows resources: metrics, page, API, stats log
-    ...(live.shared() ? [live.shared()!.snapshots.resources] : []),
-  );
+  const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval, snapshots.resources);
+  // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
+  setImmediate(() => {
+    if (live.servers.length === 0) early.stop();
+    live.load();
+  });
 
   const code = tini
     ? await superviseOneCommand(supervisor, logger, terminal)
@@ -184,41 +209,59 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 /**
- * The request listeners of the HTTP port and the control socket, made on first use. They share one
- * metrics registry and one snapshot cache (one /proc reading for metrics, page, API, stats log).
+ * What answers on the HTTP port and the control socket: bound before anything starts (a port in
+ * use is a start-up error with nothing started), answered by the HTTP app once serveEndpoints has
+ * loaded it. A request that comes in between waits for it.
  */
-function listenerApps(
-  supervisor: Supervisor,
-  logger: Logger,
-  controlToken: string | undefined,
-  live: ReturnType<typeof liveFeeds>,
-): LiveListeners {
-  const appOptions = {
-    view: supervisor,
-    control: supervisor,
-    version,
-    pid1: process.pid === 1,
-    logger,
-    live,
+interface DeferredApps extends LiveListeners {
+  answerTcp: DeferredListener;
+  answerSocket: DeferredListener;
+  /**
+   * From now on the app is needed (or will be, by the first listener opened later): loads it
+   * once; later calls do nothing
+   */
+  load(): void;
+}
+
+function listenerApps(load: () => Promise<void>): DeferredApps {
+  const answerTcp = deferredListener();
+  const answerSocket = deferredListener();
+  let state: 'not yet' | 'when needed' | 'loading' = 'not yet';
+  const loadWhenNeeded = () => {
+    if (state !== 'when needed') return;
+    state = 'loading';
+    void load();
   };
-  let shared: Pick<HttpApp, 'metrics' | 'snapshots'> | undefined;
-  const sharing = () => (shared ? { metrics: shared.metrics, snapshots: shared.snapshots } : {});
-  let httpApp: HttpApp | undefined;
-  let socketApp: HttpApp | undefined;
-  return {
+  const apps: DeferredApps = {
     servers: [],
-    httpApp() {
-      httpApp ??= createHttpApp({ ...appOptions, ...(controlToken ? { controlToken } : {}), ...sharing() });
-      shared ??= httpApp;
-      return httpApp;
+    answerTcp,
+    answerSocket,
+    load: () => {
+      if (state === 'loading') return;
+      state = 'when needed';
+      if (apps.servers.length > 0) loadWhenNeeded();
     },
-    socketApp() {
-      socketApp ??= createHttpApp({ ...appOptions, trustCaller: true, ...sharing() });
-      shared ??= socketApp;
-      return socketApp;
-    },
-    shared: () => shared,
+    // a listener opened by a reload, after start-up, before the app was loaded: load it now
+    httpApp: () => (loadWhenNeeded(), answerTcp.listener),
+    socketApp: () => (loadWhenNeeded(), answerSocket.listener),
   };
+  return apps;
+}
+
+type EndpointOptions = Omit<HttpAppOptions, 'trustCaller' | 'metrics'> & { live: LiveFeeds };
+
+/**
+ * Loads the HTTP app (and its metrics, prom-client, express) and lets it answer on both
+ * listeners: the components' start does not wait for code that only answers requests. Both apps
+ * share one metrics registry and one snapshot cache.
+ */
+async function serveEndpoints(apps: DeferredApps, options: EndpointOptions): Promise<void> {
+  const { createHttpApp } = await import('../http/app.js');
+  const tcpApp = createHttpApp(options);
+  apps.answerTcp.serve(tcpApp);
+  // the socket's caller is trusted: no token
+  const { controlToken, ...trusted } = options;
+  apps.answerSocket.serve(createHttpApp({ ...trusted, trustCaller: true, metrics: tcpApp.metrics }));
 }
 
 /** the in-memory output of every component (design.md §7 rev. 2); a drop is said once per component */

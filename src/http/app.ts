@@ -26,15 +26,13 @@ import {
   defaultAdmission,
 } from './admission.js';
 import { addControlRoutes, bearerGuard } from './control.js';
-import { StateEvents } from './events.js';
 import { readyz } from './health.js';
 import { healthHandler } from './health-handler.js';
 import { type Snapshot, SnapshotCache } from './snapshot-cache.js';
 
 export type { ComponentJson } from './snapshot-cache.js';
 
-import { addLiveRoutes, type LiveFeeds, logsForbidden } from './live.js';
-import { SseHub } from './sse.js';
+import { addLiveRoutes, type LiveFeeds, liveFeeds, logsForbidden } from './live.js';
 import {
   OUTPUT_LINES,
   type StatusPageData,
@@ -65,11 +63,6 @@ export interface HttpAppOptions {
   /** the events feed, output buffers and open streams, shared by every listener (made here if absent) */
   live?: LiveFeeds;
   logger?: Logger;
-}
-
-/** the feeds of createHttpApp when none are given: events, no output buffers */
-export function liveFeeds(view: SupervisorView, logs?: LiveFeeds['logs']): LiveFeeds {
-  return { events: new StateEvents(view), sse: new SseHub(), ...(logs ? { logs } : {}) };
 }
 
 /** A request listener for http.createServer: health and metrics first, then the express app. */

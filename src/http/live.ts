@@ -6,8 +6,8 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { LogBuffers, LogLine } from '../log/buffer.js';
 import type { SupervisorView } from '../supervisor/status.js';
-import type { StateEvents } from './events.js';
-import { lastEventId, type SseHub } from './sse.js';
+import { StateEvents } from './events.js';
+import { lastEventId, SseHub } from './sse.js';
 
 /** the feeds every listener (TCP port and control socket) shares */
 export interface LiveFeeds {
@@ -15,6 +15,14 @@ export interface LiveFeeds {
   /** absent: output is not kept (tests of the HTTP layer alone) */
   logs?: LogBuffers;
   sse: SseHub;
+}
+
+/**
+ * The feeds of the live routes: made by `run` before anything starts (the events feed keeps the
+ * first state changes for a client that connects later), by createHttpApp when none are given.
+ */
+export function liveFeeds(view: SupervisorView, logs?: LiveFeeds['logs']): LiveFeeds {
+  return { events: new StateEvents(view), sse: new SseHub(), ...(logs ? { logs } : {}) };
 }
 
 /** lines of each component a logs request gives when it does not say (as `logs -n`) */

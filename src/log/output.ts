@@ -4,9 +4,9 @@
 // stream ends (a crash loses nothing); a line longer than MAX_LINE is cut into pieces, so memory
 // stays bounded whatever a child prints; and when the destination is full we stop reading the
 // child (it then blocks on its own write) instead of buffering.
+import { isAscii } from 'node:buffer';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
-import { type Logger, pino } from 'pino';
 import type { LogBuffers, OutputTap } from './buffer.js';
 import type { LogSink, StdStream } from './sink.js';
 
@@ -237,33 +237,52 @@ class RawLines extends LineSplitter {
   }
 }
 
-/** json mode: one pino record per line, `partial: true` on every piece of a cut line but the last */
+/**
+ * json mode: one record per line, `partial: true` on every piece of a cut line but the last.
+ *
+ * A record is what pino would write for `logger.child({ component, stream, pid }).info(line)`
+ * with the supervisor's base ({ hostname }), byte for byte: a fixed prefix, the time, the fields
+ * of this stream, the line as a JSON string, and a suffix. Built here without pino, whose
+ * general-purpose path (level check, bindings, serializers, hooks) costs more than the line
+ * itself at millions of lines a second; pino stays for the supervisor's own records.
+ */
 class JsonLines extends LineSplitter {
-  private readonly log: Logger;
+  /** `,"hostname":…,"component":…,"stream":…,"pid":…` of every record of this stream */
+  private readonly fields: string;
 
-  constructor(sink: LogSink, meta: OutputMeta) {
+  constructor(
+    private readonly sink: LogSink,
+    meta: OutputMeta,
+  ) {
     super();
-    this.log = outputLogger(sink).child({
-      component: meta.component,
-      stream: meta.stream,
-      ...(meta.pid !== undefined ? { pid: meta.pid } : {}),
-    });
+    this.fields = outputRecordFields(meta);
   }
 
   protected region(chunk: Buffer, start: number, end: number): void {
     if (end - start <= MAX_LINE) {
+      // Lines that arrived in one read get the same time, and their records go out as one write.
+      const time = Date.now();
+      // ASCII without control characters, quotes or backslashes (most output) needs no decoding
+      // and no escaping: every newline becomes the end of one record and the start of the next.
+      if (isPlainAscii(chunk, start, end)) {
+        this.sink.writeRecordBytes(plainRecords(chunk, start, end, recordHead(this.fields, time, false)));
+        return;
+      }
       // decoding once and slicing the string is much cheaper than a decode per line
       const text = chunk.toString('utf8', start, end);
+      let records = '';
       let from = 0;
       for (;;) {
         const newline = text.indexOf('\n', from);
         if (newline < 0) {
-          this.line(text.slice(from));
-          return;
+          records += this.record(text.slice(from), time);
+          break;
         }
-        this.line(text.slice(from, newline));
+        records += this.record(text.slice(from, newline), time);
         from = newline + 1;
       }
+      this.sink.writeRecords(records);
+      return;
     }
     let from = start;
     while (from <= end) {
@@ -278,7 +297,7 @@ class JsonLines extends LineSplitter {
   }
 
   protected piece(bytes: Buffer): void {
-    this.log.info({ partial: true }, bytes.toString('utf8'));
+    this.sink.writeRecords(outputRecord(this.fields, bytes.toString('utf8'), true));
   }
 
   protected partialEnd(bytes: Buffer): void {
@@ -312,21 +331,98 @@ class JsonLines extends LineSplitter {
   }
 
   private line(text: string): void {
-    this.log.info(text.endsWith('\r') ? text.slice(0, -1) : text);
+    this.sink.writeRecords(this.record(text, Date.now()));
+  }
+
+  /** the record of one line (a CR before its newline is not part of it) */
+  private record(text: string, time: number): string {
+    return outputRecord(this.fields, text.endsWith('\r') ? text.slice(0, -1) : text, false, time);
   }
 }
 
-const outputLoggers = new WeakMap<LogSink, Logger>();
+let hostnameJson: string | undefined;
 
 /**
- * Component output is not the supervisor's tracing: it is recorded at info whatever the tracelevel
- * says, by a logger of its own that writes to the same sink.
+ * The fields after `time` of a record of this stream, as pino writes a child's bindings over the
+ * supervisor's base: hostname, component, stream, pid. Component output is not the supervisor's
+ * tracing: it is recorded at info (30) whatever the tracelevel says.
  */
-function outputLogger(sink: LogSink): Logger {
-  let logger = outputLoggers.get(sink);
-  if (!logger) {
-    logger = pino({ level: 'info', base: { hostname: hostname() } }, sink.records);
-    outputLoggers.set(sink, logger);
+export function outputRecordFields(meta: Pick<OutputMeta, 'component' | 'stream' | 'pid'>): string {
+  hostnameJson ??= JSON.stringify(hostname());
+  const pid = meta.pid !== undefined ? `,"pid":${meta.pid}` : '';
+  return `,"hostname":${hostnameJson},"component":${JSON.stringify(meta.component)},"stream":"${meta.stream}"${pid}`;
+}
+
+/** the bytes JSON escapes in a string, but the newline (0x0a) that separates lines */
+const ESCAPED_BYTES = [
+  ...Array.from({ length: 0x20 }, (_, byte) => byte).filter((byte) => byte !== NEWLINE),
+  0x22, // "
+  0x5c, // \\
+];
+
+/**
+ * true when bytes start..end are ASCII that JSON needs no escape for, newlines aside: then each
+ * line's bytes are its message as pino would write it (plainRecords). One SIMD pass (isAscii) and
+ * a memchr per escaped byte: much faster than any scan written in JavaScript or a regular
+ * expression over 64 KiB.
+ */
+function isPlainAscii(chunk: Buffer, start: number, end: number): boolean {
+  const bytes = chunk.subarray(start, end);
+  if (!isAscii(bytes)) return false;
+  for (const byte of ESCAPED_BYTES) if (bytes.indexOf(byte) >= 0) return false;
+  return true;
+}
+
+/** what JSON.stringify would escape in a string */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** where each line of a region ends (a region holds at most MAX_LINE bytes, so as many lines) */
+const lineEnds = new Int32Array(MAX_LINE + 1);
+const RECORD_TAIL = Buffer.from('"}\n');
+
+/**
+ * The records of the lines in bytes start..end (plain ASCII: their text needs no escaping), built
+ * as bytes: for each line the head up to the message's opening quote, the line, and `"}` and a
+ * newline. Copies of the input and two small constants; no string is made (a 64 KiB chunk as one
+ * string and its records as another cost three times as much, most of it in the garbage collector).
+ */
+function plainRecords(chunk: Buffer, start: number, end: number, head: string): Buffer {
+  // between two lines: the end of one record and the head of the next, in one copy
+  const between = Buffer.from(`"}\n${head}"`);
+  const headLength = between.length - RECORD_TAIL.length;
+  let lines = 0;
+  for (let from = start; ; ) {
+    const newline = chunk.indexOf(NEWLINE, from);
+    if (newline < 0 || newline >= end) break;
+    lineEnds[lines++] = newline;
+    from = newline + 1;
   }
-  return logger;
+  lineEnds[lines++] = end;
+  const records = Buffer.allocUnsafe(end - start - (lines - 1) + lines * between.length);
+  records.set(between.subarray(RECORD_TAIL.length), 0);
+  let at = headLength;
+  let from = start;
+  for (let i = 0; i < lines; i++) {
+    const lineEnd = lineEnds[i]!;
+    records.set(chunk.subarray(from, lineEnd), at);
+    at += lineEnd - from;
+    records.set(i + 1 < lines ? between : RECORD_TAIL, at);
+    at += i + 1 < lines ? between.length : RECORD_TAIL.length;
+    from = lineEnd + 1;
+  }
+  return records;
+}
+
+/** a record up to its message's opening quote (excluded) */
+function recordHead(fields: string, time: number, partial: boolean): string {
+  return `{"level":30,"time":${time}${fields}${partial ? ',"partial":true' : ''},"msg":`;
+}
+
+/** one newline-terminated record: the same bytes as pino's for the same fields, time and message */
+export function outputRecord(fields: string, msg: string, partial: boolean, time = Date.now()): string {
+  // JSON.stringify escapes exactly as pino does (quotes, backslashes, control characters); most
+  // lines need none of it, and a test is cheaper than the copy
+  const quoted = NEEDS_ESCAPING.test(msg) ? JSON.stringify(msg) : `"${msg}"`;
+  return `${recordHead(fields, time, partial)}${quoted}}\n`;
 }

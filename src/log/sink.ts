@@ -55,6 +55,34 @@ export class LogSink {
     this.file?.write(record);
   }
 
+  /**
+   * several newline-terminated records at once (a component's lines that arrived together): one
+   * write, unless stdout is prettified, which takes one record at a time
+   */
+  writeRecords(records: string): void {
+    if (this.prettify) {
+      let from = 0;
+      while (from < records.length) {
+        const end = records.indexOf('\n', from) + 1 || records.length;
+        this.writeRecord(records.slice(from, end));
+        from = end;
+      }
+      return;
+    }
+    this.stdout.write(records);
+    this.file?.write(records);
+  }
+
+  /** the same, already encoded (UTF-8) */
+  writeRecordBytes(records: Buffer): void {
+    if (this.prettify) {
+      this.writeRecords(records.toString('utf8'));
+      return;
+    }
+    this.stdout.write(records);
+    this.file?.write(records);
+  }
+
   /** component output in raw mode: bytes to our own stdout or stderr, unchanged */
   writeRaw(stream: StdStream, bytes: Buffer): void {
     (stream === 'stdout' ? this.stdout : this.stderr).write(bytes);
