@@ -18,6 +18,9 @@ const spec = (id: string, overrides: Partial<ServerSpec> = {}): ServerSpec => ({
   restart: { policy: 'always', backoffInitial: 1, backoffMax: 30, resetAfter: 10 },
   critical: true,
   output: 'json',
+  envFiles: [],
+  kind: 'longrun',
+  dependsOn: [],
   ...overrides,
 });
 
