@@ -120,8 +120,9 @@ export function parseSchedule(spec: ScheduleSpec): ParsedSchedule {
 }
 
 /**
- * `@every` counts from `after` (the end of the last run, or the start): runs never bunch up after a
- * pause, and "every 15m" means 15 minutes between runs, as with Go's robfig/cron `@every`.
+ * `@every` counts from `after`, which the caller makes the time the last run was due: a fixed grid,
+ * as with Go's robfig/cron `@every`, so a run still going when the next one is due makes that one
+ * skipped (design.md §3), instead of the grid drifting by each run's length.
  */
 function everySchedule(seconds: number, written: string): Schedule {
   return {

@@ -386,11 +386,14 @@ class Reader {
   private environment(element: XmlElement, where: string, settings: Settings): void {
     const into = settings.env;
     const attrs = this.attributes(element, ['file', 'optional'], where);
-    const optional = this.typed(element, where, attrs.get('optional'), 'optional', parseBoolean) ?? false;
+    const optionalText = attrs.get('optional');
+    const optional = this.typed(element, where, optionalText, 'optional', parseBoolean);
     const file = attrs.get('file');
-    if (file === '')
+    // a bad optional="…" is reported already: whether a missing file is fine is then unknown
+    if (optionalText !== undefined && optional === undefined) settings.invalid.add('environment');
+    else if (file === '')
       this.report(element, where, 'attribute file is empty: expected the path of a dotenv file');
-    else if (file !== undefined) this.envFile(element, where, file, optional, settings);
+    else if (file !== undefined) this.envFile(element, where, file, optional ?? false, settings);
     else if (attrs.has('optional'))
       this.report(element, where, 'attribute optional applies to a file: add file="PATH"');
     const seen = new Map<string, number>();
