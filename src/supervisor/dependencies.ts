@@ -191,8 +191,17 @@ export function conditionHolds(
 export type WaitReason =
   | {
       type: 'dependencies';
-      /** in registry order; `held`: it will not get there by itself (fatal, stopped, or held back) */
-      waiting: Array<{ server: string; condition: DependencyCondition; state: string; held: boolean }>;
+      /**
+       * in registry order; `held`: it will not get there by itself (fatal, stopped, or itself
+       * held back, which `queued` tells apart)
+       */
+      waiting: Array<{
+        server: string;
+        condition: DependencyCondition;
+        state: string;
+        held: boolean;
+        queued: boolean;
+      }>;
     }
   | { type: 'priority'; priority: number; servers: string[] };
 
@@ -232,6 +241,7 @@ export class StartPlan {
         condition: d.condition,
         state: this.progressOf(d.server)?.state ?? 'unknown',
         held: this.wontHold(d.server),
+        queued: this.isQueued(d.server),
       }));
     if (waiting.length > 0) return { type: 'dependencies', waiting };
     const blocking = this.nodes.filter(
@@ -304,7 +314,7 @@ export function describeWait(reason: WaitReason | undefined): string | undefined
   const list = reason.waiting.map((w) => `${w.server} (${w.condition})`).join(', ');
   const held = reason.waiting
     .filter((w) => w.held)
-    .map((w) => `${w.server} is ${w.state === 'waiting' || w.state === 'starting' ? 'held back' : w.state}`);
+    .map((w) => `${w.server} is ${w.queued ? 'held back' : w.state}`);
   return `waiting for ${list}${held.length > 0 ? `: ${held.join(', ')}` : ''}`;
 }
 
