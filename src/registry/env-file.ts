@@ -58,8 +58,7 @@ export function readEnvFile(path: string): EnvFileResult {
 export function parseEnvText(text: string): Record<string, string> {
   const variables: Record<string, string> = {};
   for (const [name, value] of Object.entries(parse(text))) {
-    // a NUL cannot be passed in an environment (execve would cut the value there): refused quietly
-    // by leaving it out would surprise, so the name stays and the value is cut where execve would
+    // execve ends a value at a NUL: keep what the component would get, so reload compares that
     const clean = value.includes('\0') ? value.slice(0, value.indexOf('\0')) : value;
     Object.defineProperty(variables, name, {
       value: clean,

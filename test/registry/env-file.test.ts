@@ -183,3 +183,12 @@ test('reload: a changed env file makes that server changed (a new process), the 
   writeFileSync(join(dir, 'conf/is.env'), 'A=3\n');
   assert.deepEqual(diffServers(one, parseRegistry(shadowed, FILE, dir, {}).servers).unchanged, ['is', 'svg']);
 });
+
+test('an env file cannot hand a component the control token: it is withheld like any other source', async () => {
+  const { childEnvironment } = await import('../../src/process/environment.js');
+  const dir = home({ 'conf/is.env': 'S7SUPERVISOR_CONTROL_TOKEN=0123456789abcdef-from-file\nKEPT=1\n' });
+  const [spec] = parseRegistry(registry('<environment file="conf/is.env"/>'), FILE, dir, {}).servers;
+  const env = childEnvironment(spec?.env ?? {});
+  assert.equal(env.KEPT, '1');
+  assert.equal(env.S7SUPERVISOR_CONTROL_TOKEN, undefined);
+});
