@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} in plain strings is the registry and dotenv syntax under test
 // <environment file="…"> (design.md §2 rev. 2): dotenv files under the install folder, the block's
 // <variable>s winning, values never in a message, the plan or an error.
 import assert from 'node:assert/strict';
