@@ -147,3 +147,33 @@ test('--help exits 0 with the usage; an unknown option or an argument exits 2', 
   assert.equal(noValue.code, 2);
   assert.equal(noValue.stderr, 's7supervisor check: --home needs a value');
 });
+
+test('check: rev. 2 mistakes are one line each, naming file, line and element, never a stack trace', async () => {
+  const dir = home(`<supervisor>
+  <servers>
+    <server id="cache"><command>bin/cache</command><dependsOn server="is"/></server>
+    <server id="is"><command>bin/is</command><dependsOn server="cache"/><dependsOn server="migrat" condition="succeeded"/></server>
+    <server id="migrate"><command>bin/migrate</command><kind>oneshot</kind><schedule cron="*/61 * * * *"/></server>
+    <server id="ps"><command>bin/ps</command><limits memory="2GB"/><environment file="conf/ps.env"/></server>
+  </servers>
+</supervisor>
+`);
+  const { code, stderrLines, stdout } = await check(['--home', dir]);
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  const text = stderrLines.join('\n');
+  assert.doesNotMatch(text, stackTrace);
+  const expected = [
+    /^conf\/SupervisorRegistry\.xml:3: <dependsOn> in server "cache": dependency cycle: cache -> is -> cache/,
+    /^conf\/SupervisorRegistry\.xml:4: <dependsOn> in server "is": server "migrat" is not defined: did you mean "migrate"\?/,
+    /^conf\/SupervisorRegistry\.xml:5: <schedule> in server "migrate": attribute cron: /,
+    /^conf\/SupervisorRegistry\.xml:6: <limits> in server "ps": attribute memory: /,
+    /^conf\/SupervisorRegistry\.xml:6: <environment> in server "ps": attribute file: "conf\/ps.env" .*no such file/,
+  ];
+  const lines = stderrLines.map((line) => line.replace(`${dir}/`, ''));
+  for (const pattern of expected)
+    assert.ok(
+      lines.some((line) => pattern.test(line)),
+      `${pattern} in:\n${text}`,
+    );
+});

@@ -10,7 +10,9 @@ export const checkHelp = `usage: s7supervisor check [--registry FILE] [--home DI
 
 Validates the registry and prints the resolved start plan: the config, then the priority groups in
 start order with each server's command line, working directory, checks, stop signal and timeout,
-and restart policy. Environment variable values are not shown.
+restart policy, the servers it starts after (dependsOn, with the condition), its kind, schedule and
+next run, memory limit and env files, then the shutdown order. Environment variables and env files
+are shown by name: their values never are.
 
 options:
 ${registryOptionsHelp}

@@ -45,4 +45,10 @@ export const defaults = {
   },
   restart: { policy: 'always', backoffInitial: 1, backoffMax: 30, resetAfter: 10 } satisfies RestartSpec,
   check: { interval: 10, timeout: 1, failureThreshold: 3, tcpHost: '127.0.0.1' },
+  /** rev. 2: a oneshot's restart policy is on-failure unless given */
+  kind: 'longrun' as const,
+  oneshotRestartPolicy: 'on-failure' as const,
+  dependencyCondition: 'ready' as const,
+  /** rev. 2: seconds between memory samples */
+  limits: { checkInterval: 2 },
 } as const;

@@ -19,7 +19,7 @@ export function parseRegistry(text: string, file: string, home: string, env: Nod
   const root = parseXml(text, problems);
   problems.throwIfAny();
   if (!root) throw new RegistryError([{ file, line: 1, element: '', message: 'no document' }]);
-  const document = readDocument(root, env, problems);
+  const document = readDocument(root, env, problems, resolve(home));
   const merged = mergeServers(document, problems);
   const registry = resolveRegistry(document.config, merged, resolve(file), resolve(home), problems);
   problems.throwIfAny();

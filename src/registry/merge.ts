@@ -51,8 +51,14 @@ function profilesOf(
 export function mergeSettings(parts: Settings[]): Settings {
   const merged = emptySettings();
   for (const part of parts) {
-    for (const key of singleSettings) copyDefined(key, part, merged);
+    for (const key of singleSettings) {
+      copyDefined(key, part, merged);
+      const line = part.lines[key];
+      if (line !== undefined) merged.lines[key] = line;
+    }
     merged.args.push(...part.args);
+    merged.dependsOn.push(...part.dependsOn);
+    merged.envFiles.push(...part.envFiles);
     for (const [name, value] of Object.entries(part.env)) setVariable(merged.env, name, value);
     for (const key of part.invalid) merged.invalid.add(key);
   }

@@ -3,6 +3,55 @@
 // the registry folder works on these types only, never on XML.
 
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
+/** rev. 2: a longrun is kept running; a oneshot runs to completion (design.md §3) */
+export type ServerKind = 'longrun' | 'oneshot';
+/**
+ * rev. 2: what a dependency must have reached before its dependent starts: `started` spawned,
+ * `ready` counts as ready, `completed` a oneshot that exited (any code), `succeeded` exited 0
+ */
+export type DependencyCondition = 'started' | 'ready' | 'completed' | 'succeeded';
+export const dependencyConditions: readonly DependencyCondition[] = [
+  'started',
+  'ready',
+  'completed',
+  'succeeded',
+];
+
+export interface DependencySpec {
+  /** the id of the server depended on (validated: it exists, and there is no cycle) */
+  server: string;
+  condition: DependencyCondition;
+}
+
+/** rev. 2: when a scheduled oneshot runs again; see src/registry/cron.ts for what the expression may be */
+export interface ScheduleSpec {
+  /** as written: five cron fields, a nickname such as `@hourly`, or `@every DURATION` */
+  cron: string;
+  /** an IANA zone such as Europe/Berlin; absent: the supervisor's local time */
+  timezone?: string;
+}
+
+/** rev. 2: the resident memory of the whole process group above `memory` 3 samples in a row: restart */
+export interface LimitsSpec {
+  /** bytes */
+  memory: number;
+  /** seconds between samples */
+  checkInterval: number;
+}
+
+/**
+ * rev. 2: a dotenv file an `<environment file>` named. Its variables are already merged into
+ * ServerSpec.env; this is for the plan, which shows the file and the names, never the values.
+ */
+export interface EnvFileSpec {
+  /** absolute path, or as written when it used ${VAR}s */
+  shown: string;
+  optional: boolean;
+  /** false: an optional file that was not there when the registry was read */
+  found: boolean;
+  /** the variable names it set, in file order */
+  names: string[];
+}
 /** 'inherit' is not a registry value: tini mode gives the child the supervisor's own stdio */
 export type OutputMode = 'json' | 'raw' | 'inherit';
 
@@ -59,8 +108,14 @@ export interface ServerSpec {
   args: string[];
   /** command and arguments as written, for logs and the plan (never the expanded ones) */
   shown: ShownCommand;
-  /** only the variables the registry sets; the supervisor's own environment is inherited beneath them */
+  /**
+   * only the variables the registry sets, env files included (each `<environment>` block's file
+   * beneath its `<variable>`s, blocks merged in profile order); the supervisor's own environment is
+   * inherited beneath them. Values are secrets: never logged or shown.
+   */
   env: Record<string, string>;
+  /** rev. 2: the env files behind `env`, in merge order (names only, for the plan) */
+  envFiles: EnvFileSpec[];
   /** absolute */
   workingDirectory: string;
   user?: string;
@@ -76,6 +131,14 @@ export interface ServerSpec {
   liveness?: CheckSpec;
   critical: boolean;
   output: OutputMode;
+  /** rev. 2 */
+  kind: ServerKind;
+  /** rev. 2: one entry per server depended on, in registry order (profiles' first) */
+  dependsOn: DependencySpec[];
+  /** rev. 2: oneshots only */
+  schedule?: ScheduleSpec;
+  /** rev. 2 */
+  limits?: LimitsSpec;
 }
 
 export interface RegistryConfig {

@@ -1,12 +1,15 @@
 // The resolved start plan, for people: what `check` prints. Environment values are never shown
 // (they hold secrets), only the variable names.
+import { stopWaves } from '../supervisor/dependencies.js';
+import { parseSchedule } from './cron.js';
 import { LOG_BUFFER_BYTES } from './defaults.js';
-import type { CheckSpec, Registry, RestartSpec, ServerSpec } from './model.js';
-import { escapeControls } from './values.js';
+import type { CheckSpec, Registry, RestartSpec, ScheduleSpec, ServerSpec } from './model.js';
+import { escapeControls, formatSize } from './values.js';
 
 const traceLevels: Record<number, string> = { 1: 'warn', 2: 'info', 3: 'debug', 4: 'trace' };
 
-export function formatPlan(registry: Registry): string {
+/** `now` is what a schedule's next run is counted from (a parameter so that tests can fix it) */
+export function formatPlan(registry: Registry, now: Date = new Date()): string {
   const { config } = registry;
   const lines: string[] = [];
   const row = (indent: string, label: string, value: string) =>
@@ -73,28 +76,48 @@ export function formatPlan(registry: Registry): string {
     const ids = servers.map((s) => s.id).join(', ');
     const previous = groups[index - 1];
     const when = previous ? `after priority ${previous[0]} is ready` : 'first';
-    lines.push('', `priority ${priority}: ${ids} (${servers.length > 1 ? 'together, ' : ''}${when})`);
-    for (const server of servers) formatServer(server, lines);
+    const inGroup = new Set(servers.map((s) => s.id));
+    const ordered = servers.some((s) => s.dependsOn.some((d) => inGroup.has(d.server)));
+    const together = servers.length > 1 ? (ordered ? 'together as dependencies allow, ' : 'together, ') : '';
+    lines.push('', `priority ${priority}: ${ids} (${together}${when})`);
+    for (const server of servers) formatServer(server, lines, now);
   });
   if (groups.length > 0) {
-    const order = [...groups]
-      .reverse()
-      .map(([priority, servers]) => `${servers.map((s) => s.id).join(', ')} (${priority})`);
+    // the order the supervisor stops in: dependents before what they depend on, then by priority
+    const order = stopWaves(registry.servers, (server) => server).map(
+      ({ priority, members }) => `${members.map((s) => s.id).join(', ')} (${priority})`,
+    );
     lines.push('', `shutdown order: ${order.join(', then ')}`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-function formatServer(server: ServerSpec, lines: string[]): void {
+function formatServer(server: ServerSpec, lines: string[], now: Date): void {
   // whatever the registry held, the plan stays one line per setting with no control character
   const row = (label: string, value: string) => lines.push(`    ${label.padEnd(19)}${escapeControls(value)}`);
   lines.push(`  ${server.id}${server.description ? `: ${escapeControls(server.description)}` : ''}`);
+  if (server.kind === 'oneshot')
+    row('kind', 'oneshot (runs to completion; exit 0: completed, counts as ready)');
+  if (server.dependsOn.length > 0)
+    row('after', server.dependsOn.map((d) => `${d.server} (${d.condition})`).join(', '));
+  if (server.schedule) row('schedule', describeSchedule(server.schedule, now));
   // as written: an expanded ${VAR} may be a secret (design.md §7)
   row('command', [server.shown.command, ...server.shown.args].map(shellQuote).join(' '));
   row('working directory', server.workingDirectory);
   if (server.user !== undefined) row('user', server.user);
   const names = Object.keys(server.env);
   if (names.length > 0) row('environment', `${names.join(', ')} (values not shown)`);
+  for (const file of server.envFiles) {
+    const state = file.found
+      ? `${file.names.length > 0 ? file.names.join(', ') : 'no variables'}${file.optional ? '; optional' : ''}`
+      : 'optional, not found: none set';
+    row('env file', `${file.shown} (${state})`);
+  }
+  if (server.limits)
+    row(
+      'memory limit',
+      `${formatSize(server.limits.memory)} resident for the whole process group, sampled every ${seconds(server.limits.checkInterval)}; above it 3 times in a row: restarted`,
+    );
   row(
     'ready',
     server.readiness ? describeCheck(server.readiness, 'not ready') : readyWithoutCheck(server.startDelay),
@@ -107,6 +130,34 @@ function formatServer(server: ServerSpec, lines: string[]): void {
     'output',
     server.output === 'raw' ? 'raw (lines passed through)' : `${server.output} (one log record per line)`,
   );
+}
+
+function describeSchedule(spec: ScheduleSpec, now: Date): string {
+  const parsed = parseSchedule(spec);
+  // the registry was validated with the same function: this is only a guard
+  if (!parsed.ok) return `${spec.cron} (${parsed.message})`;
+  const schedule = parsed.value;
+  if (spec.cron.trim().startsWith('@every'))
+    return `${schedule.description} (first run at its turn, then on a fixed grid; a run due while one runs is skipped)`;
+  const next = schedule.nextRun(now);
+  return `${schedule.description}; next run ${formatTime(next, spec.timezone)} (a run due while one runs is skipped)`;
+}
+
+/** `2026-12-01 02:30 Europe/Berlin`: in the schedule's zone, else the local one, so it reads like the expression */
+export function formatTime(time: Date, timezone: string | undefined): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: timezone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: timezone ? undefined : 'short',
+  }).formatToParts(time);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  const zone = timezone ?? part('timeZoneName');
+  return `${part('year')}-${part('month')}-${part('day')} ${part('hour')}:${part('minute')} ${zone}`;
 }
 
 function readyWithoutCheck(startDelay: number): string {

@@ -1,18 +1,22 @@
 // From the element tree to a RegistryDocument: every element and attribute checked against the
 // layout of design.md §2, values expanded (${VAR}) and typed. Problems are collected, never thrown,
 // so that one run reports everything wrong with the file.
+import { resolve } from 'node:path';
+import { parseSchedule } from './cron.js';
 import { defaults, MAX_LOG_BUFFER_LINES } from './defaults.js';
 import type {
   ConfigDocument,
   ProfileDocument,
   RegistryDocument,
+  RestartSetting,
   ServerDocument,
   Settings,
 } from './document.js';
-import { emptySettings, settingElements, setVariable } from './document.js';
+import { emptySettings, settingElements, setVariable, singleSettings } from './document.js';
+import { readEnvFile } from './env-file.js';
 import type { ProblemList } from './errors.js';
 import { expandVariables } from './expand.js';
-import type { CheckSpec, RestartSpec } from './model.js';
+import { type CheckSpec, dependencyConditions, type ScheduleSpec } from './model.js';
 import {
   closest,
   orList,
@@ -24,6 +28,7 @@ import {
   parseInteger,
   parseSeconds,
   parseSignal,
+  parseSize,
   quoted,
 } from './values.js';
 import type { XmlElement } from './xml.js';
@@ -46,7 +51,8 @@ const configChildren = [
 const settingChildren: string[] = [...settingElements];
 const serverChildren = ['profile', ...settingChildren];
 /** may appear more than once in one server or profile; their contents add up */
-const repeatable = new Set(['profile', 'arguments', 'environment']);
+const repeatable = new Set(['profile', 'arguments', 'environment', 'dependsOn']);
+const singleSettingNames = new Set<string>(singleSettings);
 
 /** where each element belongs, for "<tcpport> belongs in <config>" */
 const parentsOf = new Map<string, string>();
@@ -71,18 +77,21 @@ const checkTypeAttributes: Record<(typeof checkTypes)[number], string[]> = {
   fd: ['fd'],
 };
 
+/** `home` is what env files are found under (design.md §2: relative paths against the install folder) */
 export function readDocument(
   root: XmlElement,
   env: NodeJS.ProcessEnv,
   problems: ProblemList,
+  home: string,
 ): RegistryDocument {
-  return new Reader(env, problems).document(root);
+  return new Reader(env, problems, home).document(root);
 }
 
 class Reader {
   constructor(
     private readonly env: NodeJS.ProcessEnv,
     private readonly problems: ProblemList,
+    private readonly home: string,
   ) {}
 
   document(root: XmlElement): RegistryDocument {
@@ -252,6 +261,7 @@ class Reader {
     for (const child of this.children(element, allowed, where, new Map())) {
       const name = child.name;
       const invalid = () => settings.invalid.add(name);
+      if (singleSettingNames.has(name)) settings.lines[name as keyof Settings['lines']] = child.line;
       switch (name) {
         case 'profile': {
           const attrs = this.attributes(child, ['ref'], where, 'ref="PROFILE-ID"');
@@ -274,8 +284,23 @@ class Reader {
           }
           break;
         case 'environment':
-          this.environment(child, where, settings.env);
+          this.environment(child, where, settings);
           break;
+        case 'dependsOn':
+          this.dependsOn(child, where, settings);
+          break;
+        case 'schedule': {
+          const schedule = this.schedule(child, where);
+          if (schedule) settings.schedule = schedule;
+          else invalid();
+          break;
+        }
+        case 'limits': {
+          const limits = this.limits(child, where);
+          if (limits) settings.limits = limits;
+          else invalid();
+          break;
+        }
         case 'restart': {
           const restart = this.restart(child, where);
           if (restart) settings.restart = restart;
@@ -348,13 +373,29 @@ class Reader {
           'output',
           typed((t) => parseChoice(t, ['json', 'raw'] as const)),
         );
+      case 'kind':
+        return set(
+          'kind',
+          typed((t) => parseChoice(t, ['longrun', 'oneshot'] as const)),
+        );
       default:
         return false;
     }
   }
 
-  private environment(element: XmlElement, where: string, into: Record<string, string>): void {
-    this.attributes(element, [], where);
+  private environment(element: XmlElement, where: string, settings: Settings): void {
+    const into = settings.env;
+    const attrs = this.attributes(element, ['file', 'optional'], where);
+    const optionalText = attrs.get('optional');
+    const optional = this.typed(element, where, optionalText, 'optional', parseBoolean);
+    const file = attrs.get('file');
+    // a bad optional="…" is reported already: whether a missing file is fine is then unknown
+    if (optionalText !== undefined && optional === undefined) settings.invalid.add('environment');
+    else if (file === '')
+      this.report(element, where, 'attribute file is empty: expected the path of a dotenv file');
+    else if (file !== undefined) this.envFile(element, where, file, optional ?? false, settings);
+    else if (attrs.has('optional'))
+      this.report(element, where, 'attribute optional applies to a file: add file="PATH"');
     const seen = new Map<string, number>();
     for (const variable of this.children(element, ['variable'], where, undefined)) {
       const attrs = this.attributes(variable, ['name'], where, 'name="NAME"');
@@ -392,7 +433,111 @@ class Reader {
     }
   }
 
-  private restart(element: XmlElement, where: string): RestartSpec | undefined {
+  /** the file's variables go in first: the block's own <variable>s, read after, win over them */
+  private envFile(
+    element: XmlElement,
+    where: string,
+    file: string,
+    optional: boolean,
+    settings: Settings,
+  ): void {
+    const path = resolve(this.home, file);
+    const written = element.attributes.find((a) => a.name === 'file')?.value.trim() ?? file;
+    // as written when it used ${VAR}s: what a variable held is not for the plan (design.md §7)
+    const shown = written.includes('${') ? written : path;
+    const read = readEnvFile(path);
+    if (!read.ok) {
+      if (read.missing && optional) {
+        settings.envFiles.push({ shown, optional, found: false, names: [] });
+        return;
+      }
+      const hint = read.missing ? ' (add optional="true" if it may be absent)' : '';
+      const at = shown === file ? quoted(file) : `${quoted(file)} (${quoted(path)})`;
+      this.report(element, where, `attribute file: ${at}: ${read.message}${hint}`);
+      settings.invalid.add('environment');
+      return;
+    }
+    for (const [name, value] of Object.entries(read.variables)) setVariable(settings.env, name, value);
+    settings.envFiles.push({ shown, optional, found: true, names: Object.keys(read.variables) });
+  }
+
+  private dependsOn(element: XmlElement, where: string, settings: Settings): void {
+    const attrs = this.attributes(element, ['server', 'condition'], where, 'server="ID" condition="ready"');
+    this.noContent(element, where);
+    const server = attrs.get('server');
+    const condition = this.typed(element, where, attrs.get('condition'), 'condition', (t) =>
+      parseChoice(t, dependencyConditions),
+    );
+    if (server === undefined) {
+      if (!element.attributes.some((a) => a.name === 'server'))
+        this.report(element, where, 'missing attribute server: expected <dependsOn server="ID"/>');
+      return;
+    }
+    if (server === '') {
+      this.report(element, where, 'attribute server is empty: expected the id of a server');
+      return;
+    }
+    const earlier = settings.dependsOn.find((d) => d.server === server);
+    if (earlier) {
+      this.report(
+        element,
+        where,
+        `depends on ${quoted(server)} twice (first on line ${earlier.line}): one <dependsOn> per server`,
+      );
+      return;
+    }
+    if (attrs.has('condition') && condition === undefined) return;
+    settings.dependsOn.push({ server, condition: condition ?? 'ready', line: element.line, where });
+  }
+
+  private schedule(element: XmlElement, where: string): ScheduleSpec | undefined {
+    const attrs = this.attributes(element, ['cron', 'timezone'], where, 'cron="*/15 * * * *"');
+    this.noContent(element, where);
+    const cron = attrs.get('cron');
+    const timezone = attrs.get('timezone');
+    if (cron === undefined) {
+      if (!element.attributes.some((a) => a.name === 'cron'))
+        this.report(
+          element,
+          where,
+          'missing attribute cron: expected <schedule cron="*/15 * * * *"/> or cron="@every 15m"',
+        );
+      return undefined;
+    }
+    if (cron === '') {
+      this.report(element, where, 'attribute cron is empty: expected five cron fields or @every DURATION');
+      return undefined;
+    }
+    if (timezone === '') {
+      this.report(element, where, 'attribute timezone is empty: expected an IANA name such as Europe/Berlin');
+      return undefined;
+    }
+    const spec: ScheduleSpec = { cron, ...(timezone !== undefined ? { timezone } : {}) };
+    const parsed = parseSchedule(spec);
+    if (!parsed.ok) {
+      this.report(element, where, `attribute ${parsed.attribute}: ${parsed.message}`);
+      return undefined;
+    }
+    return spec;
+  }
+
+  private limits(element: XmlElement, where: string): Settings['limits'] {
+    const attrs = this.attributes(element, ['memory', 'checkInterval'], where, 'memory="1GiB"');
+    this.noContent(element, where);
+    const before = this.problems.items.length;
+    const memory = this.typed(element, where, attrs.get('memory'), 'memory', parseSize);
+    const checkInterval = this.typed(element, where, attrs.get('checkInterval'), 'checkInterval', (t) =>
+      parseSeconds(t, { positive: true }),
+    );
+    if (this.problems.items.length > before) return undefined;
+    if (memory === undefined) {
+      this.report(element, where, 'missing attribute memory: expected <limits memory="1GiB"/>');
+      return undefined;
+    }
+    return { memory, checkInterval: checkInterval ?? defaults.limits.checkInterval };
+  }
+
+  private restart(element: XmlElement, where: string): RestartSetting | undefined {
     const attrs = this.attributes(element, ['policy', 'backoffInitial', 'backoffMax', 'resetAfter'], where);
     this.noContent(element, where);
     const before = this.problems.items.length;
@@ -401,8 +546,9 @@ class Reader {
     );
     const seconds = (name: string) =>
       this.typed(element, where, attrs.get(name), name, (t) => parseSeconds(t));
-    const restart: RestartSpec = {
-      policy: policy ?? defaults.restart.policy,
+    // no policy here: the default depends on the kind, which a later profile or the server may set
+    const restart: RestartSetting = {
+      ...(policy !== undefined ? { policy } : {}),
       backoffInitial: seconds('backoffInitial') ?? defaults.restart.backoffInitial,
       backoffMax: seconds('backoffMax') ?? defaults.restart.backoffMax,
       resetAfter: seconds('resetAfter') ?? defaults.restart.resetAfter,

@@ -1,11 +1,13 @@
 // Merged servers to the resolved model: defaults of design.md §2 filled in, relative paths made
 // absolute against the install folder, the shutdown timeout computed when it is not given.
 import { resolve } from 'node:path';
+import { type DependencyNode, dependencyProblems, stopWaves } from '../supervisor/dependencies.js';
 import { defaults } from './defaults.js';
 import type { ConfigDocument } from './document.js';
 import type { ProblemList } from './errors.js';
 import type { MergedServer } from './merge.js';
 import type { CheckSpec, Registry, RegistryConfig, ServerSpec } from './model.js';
+import { closest, quoted } from './values.js';
 
 export function resolveRegistry(
   config: ConfigDocument,
@@ -19,6 +21,8 @@ export function resolveRegistry(
     const spec = resolveServer(server, home, problems);
     if (spec) servers.push(spec);
   }
+  checkKinds(merged, problems);
+  checkDependencies(merged, problems);
   return { file, home, config: resolveConfig(config, servers, home), servers };
 }
 
@@ -40,6 +44,10 @@ function resolveServer(
   }
   const d = defaults.server;
   const command = resolveCommand(settings.command.value, home);
+  const kind = settings.kind ?? defaults.kind;
+  const policy =
+    settings.restart?.policy ??
+    (kind === 'oneshot' ? defaults.oneshotRestartPolicy : defaults.restart.policy);
   return {
     id,
     description: settings.description ?? d.description,
@@ -50,18 +58,107 @@ function resolveServer(
       args: settings.args.map((arg) => arg.written),
     },
     env: settings.env,
+    envFiles: settings.envFiles,
     workingDirectory: resolve(home, settings.workingDirectory ?? '.'),
     ...(settings.user !== undefined ? { user: settings.user } : {}),
     startPriority: settings.startPriority ?? d.startPriority,
     startDelay: settings.startDelay ?? d.startDelay,
     stopTimeout: settings.stopTimeout ?? d.stopTimeout,
     stopSignal: settings.stopSignal ?? d.stopSignal,
-    restart: settings.restart ?? { ...defaults.restart },
+    restart: { ...defaults.restart, ...settings.restart, policy },
     ...(settings.readiness ? { readiness: resolveCheck(settings.readiness, home, settings.user) } : {}),
     ...(settings.liveness ? { liveness: resolveCheck(settings.liveness, home, settings.user) } : {}),
     critical: settings.critical ?? d.critical,
     output: settings.output ?? d.output,
+    kind,
+    dependsOn: settings.dependsOn.map(({ server, condition }) => ({ server, condition })),
+    ...(settings.schedule ? { schedule: settings.schedule } : {}),
+    ...(settings.limits ? { limits: settings.limits } : {}),
   };
+}
+
+/** a schedule is for oneshots: a longrun is always running, there is nothing to run again */
+function checkKinds(merged: MergedServer[], problems: ProblemList): void {
+  for (const { id, settings } of merged) {
+    if (settings.schedule && (settings.kind ?? defaults.kind) !== 'oneshot') {
+      problems.add(
+        settings.lines.schedule ?? 0,
+        'schedule',
+        'a schedule is for oneshots only (a longrun is kept running): add <kind>oneshot</kind> or remove <schedule>',
+        `server "${id}"`,
+      );
+    }
+  }
+}
+
+/**
+ * The graph of every server, including those with another problem (a missing command), so that a
+ * dependency on one of them is not also reported as unknown.
+ */
+function checkDependencies(merged: MergedServer[], problems: ProblemList): void {
+  const nodes: DependencyNode[] = merged.map(({ id, settings }) => ({
+    id,
+    startPriority: settings.startPriority ?? defaults.server.startPriority,
+    kind: settings.kind ?? defaults.kind,
+    dependsOn: settings.dependsOn,
+  }));
+  const byId = new Map(merged.map((server) => [server.id, server]));
+  // the <dependsOn> element a problem is about: its line, and where it was written
+  const at = (server: string, dependency: string) => {
+    const found = byId.get(server)?.settings.dependsOn.find((d) => d.server === dependency);
+    return { line: found?.line ?? byId.get(server)?.line ?? 0, where: found?.where ?? `server "${server}"` };
+  };
+  for (const problem of dependencyProblems(nodes)) {
+    if (problem.type === 'cycle') {
+      const first = problem.path[0] ?? '';
+      const second = problem.path[1] ?? first;
+      const { line } = at(first, second);
+      const others = problem.servers.filter((id) => !problem.path.includes(id));
+      problems.add(
+        line,
+        'dependsOn',
+        `dependency cycle: ${problem.path.join(' -> ')}${others.length > 0 ? ` (also on cycles with them: ${others.join(', ')})` : ''}: each waits for the next, so none of ${problem.servers.map((id) => quoted(id)).join(', ')} could start`,
+        `server "${first}"`,
+      );
+      continue;
+    }
+    const { line, where } = at(problem.server, problem.dependency);
+    const forServer = where.startsWith('server ') ? where : `server "${problem.server}" (from ${where})`;
+    switch (problem.type) {
+      case 'unknown': {
+        const near =
+          problems.full || merged.length > 1000
+            ? undefined
+            : closest(
+                problem.dependency,
+                merged.map((s) => s.id),
+              );
+        problems.add(
+          line,
+          'dependsOn',
+          `server ${quoted(problem.dependency)} is not defined${near ? `: did you mean ${quoted(near)}?` : ''}`,
+          forServer,
+        );
+        break;
+      }
+      case 'condition':
+        problems.add(
+          line,
+          'dependsOn',
+          `condition ${problem.condition} needs a oneshot, and ${quoted(problem.dependency)} is a longrun (it never completes): use started or ready, or give it <kind>oneshot</kind>`,
+          forServer,
+        );
+        break;
+      case 'priority':
+        problems.add(
+          line,
+          'dependsOn',
+          `${quoted(problem.dependency)} has startPriority ${problem.dependencyPriority}, after this server's ${problem.priority}: it would wait for a server that waits for it; give ${quoted(problem.dependency)} the same or a lower startPriority`,
+          forServer,
+        );
+        break;
+    }
+  }
 }
 
 /** A command with a slash is a path (relative ones under home); a bare name is looked up in PATH. */
@@ -104,17 +201,23 @@ function resolveConfig(config: ConfigDocument, servers: ServerSpec[], home: stri
 }
 
 /**
- * Groups stop one after the other, all servers of a group at once: the longest stop timeout of
- * each group, summed, plus a margin.
+ * Waves stop one after the other, all servers of a wave at once: the longest stop timeout of each
+ * wave, summed, plus a margin. A wave is a priority group, or part of one when dependencies inside
+ * it make dependents stop first (src/supervisor/dependencies.ts).
  */
 export function defaultShutdownTimeout(
-  servers: Array<Pick<ServerSpec, 'startPriority' | 'stopTimeout'>>,
+  servers: Array<
+    Pick<ServerSpec, 'startPriority' | 'stopTimeout'> & Partial<Pick<ServerSpec, 'id' | 'dependsOn'>>
+  >,
 ): number {
-  const longest = new Map<number, number>();
-  for (const { startPriority, stopTimeout } of servers) {
-    longest.set(startPriority, Math.max(longest.get(startPriority) ?? 0, stopTimeout));
-  }
+  const nodes = servers.map((server, index) => ({
+    id: server.id ?? `#${index}`,
+    startPriority: server.startPriority,
+    dependsOn: server.dependsOn ?? [],
+    stopTimeout: server.stopTimeout,
+  }));
   let sum = defaults.config.shutdownMargin;
-  for (const timeout of longest.values()) sum += timeout;
+  for (const wave of stopWaves(nodes, (node) => node))
+    sum += Math.max(0, ...wave.members.map((node) => node.stopTimeout));
   return sum;
 }

@@ -43,6 +43,7 @@ export function tiniRegistry(options: TiniRegistryOptions): Registry {
         // given on the command line, nothing expanded: shown as it is
         shown: { command: options.command, args: options.args },
         env: {},
+        envFiles: [],
         workingDirectory: process.cwd(),
         startPriority: 1,
         startDelay: 0,
@@ -51,6 +52,8 @@ export function tiniRegistry(options: TiniRegistryOptions): Registry {
         restart: { policy: options.restart, backoffInitial: 1, backoffMax: 30, resetAfter: 10 },
         critical: true,
         output: options.output,
+        kind: 'longrun',
+        dependsOn: [],
       },
     ],
   };

@@ -177,3 +177,48 @@ export function closest(name: string, candidates: Iterable<string>): string | un
 export function orList(words: readonly string[]): string {
   return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }
+
+const sizeUnits: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * A size in bytes: `512MiB`, `1.5GiB`, `2G`, `300M`, `4096B` (design.md §2: K, M, G are the same
+ * powers of 1024 as KiB, MiB, GiB). A bare number is refused: "1024" could mean any unit.
+ */
+export function parseSize(text: string): Parsed<number> {
+  const match = /^(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]*)$/.exec(text);
+  const expected = 'a size such as 512MiB, 1.5GiB or 2G (units B, KiB, MiB, GiB; K, M, G are the same)';
+  if (!match) return fail(`expected ${expected}, got ${quoted(text)}`);
+  const unit = (match[2] ?? '').toLowerCase();
+  if (unit === '') return fail(`${quoted(text)} has no unit: expected ${expected}`);
+  if (unit === 'kb' || unit === 'mb' || unit === 'gb') {
+    return fail(
+      `${quoted(text)}: ${match[2]} could mean powers of 1000 or of 1024: write ${match[2]?.[0]?.toUpperCase()}iB (powers of 1024)`,
+    );
+  }
+  const factor = sizeUnits[unit];
+  if (factor === undefined) return fail(`unknown unit in ${quoted(text)}: expected ${expected}`);
+  const bytes = Math.floor(Number(match[1]) * factor);
+  if (bytes <= 0) return fail(`expected more than 0 bytes, got ${quoted(text)}`);
+  if (!Number.isSafeInteger(bytes)) return fail(`${quoted(text)} is too large`);
+  return ok(bytes);
+}
+
+/** `1.5 GiB`, `512 MiB`, `100 B`: the largest unit that keeps the number at least 1 */
+export function formatSize(bytes: number): string {
+  for (const [unit, factor] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= factor) return `${Number((bytes / factor).toFixed(2))} ${unit}`;
+  }
+  return `${bytes} B`;
+}

@@ -17,6 +17,12 @@ const appliedInPlace = [
   'restart',
   // how the command line is written for logs: a new spelling of the same values is no new process
   'shown',
+  // rev. 2: when it starts and how it is watched, not the process; an env file's variables are in
+  // `env`, so a changed file is a change, while a file renamed with the same content is not
+  'dependsOn',
+  'schedule',
+  'limits',
+  'envFiles',
 ] as const;
 
 export interface RegistryDiff {

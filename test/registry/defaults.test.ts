@@ -31,6 +31,7 @@ test('a minimal registry gets every default of the table', () => {
         args: [],
         shown: { command: 'ImageServer', args: [] },
         env: {},
+        envFiles: [],
         workingDirectory: '/srv/s7',
         startPriority: 1,
         startDelay: 0,
@@ -39,6 +40,8 @@ test('a minimal registry gets every default of the table', () => {
         restart: { policy: 'always', backoffInitial: 1, backoffMax: 30, resetAfter: 10 },
         critical: true,
         output: 'json',
+        kind: 'longrun',
+        dependsOn: [],
       },
     ],
   };

@@ -18,6 +18,9 @@ const spec = (id: string, overrides: Partial<ServerSpec> = {}): ServerSpec => ({
   restart: { policy: 'always', backoffInitial: 1, backoffMax: 30, resetAfter: 10 },
   critical: true,
   output: 'json',
+  envFiles: [],
+  kind: 'longrun',
+  dependsOn: [],
   ...overrides,
 });
 
@@ -46,4 +49,33 @@ test('reload diff: removed, added, changed, updated in place, unchanged', () => 
     ['prio'],
   );
   assert.deepEqual(diff.unchanged, ['keep']);
+});
+
+test('reload diff rev. 2: dependencies, schedule, limits and env file names in place; kind and env values change the process', () => {
+  const diff = diffServers(
+    [
+      spec('deps'),
+      spec('limits'),
+      spec('schedule', { kind: 'oneshot' }),
+      spec('kind'),
+      spec('files'),
+      spec('values'),
+    ],
+    [
+      spec('deps', { dependsOn: [{ server: 'limits', condition: 'ready' }] }),
+      spec('limits', { limits: { memory: 1024, checkInterval: 2 } }),
+      spec('schedule', { kind: 'oneshot', schedule: { cron: '@every 1m' } }),
+      spec('kind', { kind: 'oneshot' }),
+      spec('files', { envFiles: [{ shown: '/x.env', optional: false, found: true, names: [] }] }),
+      spec('values', { env: { FROM_FILE: 'new' } }),
+    ],
+  );
+  assert.deepEqual(
+    diff.updated.map((s) => s.id),
+    ['deps', 'limits', 'schedule', 'files'],
+  );
+  assert.deepEqual(
+    diff.changed.map((s) => s.id),
+    ['kind', 'values'],
+  );
 });
