@@ -109,7 +109,7 @@ async function help(topics: string[]): Promise<number> {
 
 async function printVersion(args: string[]): Promise<number> {
   if (args.length > 0) throw new UsageError(`version: unexpected argument '${args[0]}'`);
-  const { version } = await import('./version.js');
+  const { version } = await import('../meta/version.js');
   process.stdout.write(`${version}\n`);
   return 0;
 }

@@ -13,6 +13,7 @@ import { SnapshotCache } from '../http/snapshot-cache.js';
 import { LogBuffers } from '../log/buffer.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
+import { version } from '../meta/version.js';
 import { createResourceReader } from '../metrics/resources.js';
 import { NativeAddonError } from '../process/native.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
@@ -35,7 +36,6 @@ import { UsageError } from './errors.js';
 import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
 import { statusPageUrl } from './status-url.js';
-import { version } from './version.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const options = parseRunOptions(argv, process.env);
