@@ -98,3 +98,12 @@ test('nothing outside src/cli/ imports from src/cli/', () => {
     `the commands are the top layer; these import from them:\n${offending.join('\n')}`,
   );
 });
+
+test('no `as unknown as` in src/: a value is checked or typed, never forced into another type', () => {
+  const forced = sources(src).flatMap((file) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .flatMap((line, i) => (/\bas unknown as\b/.test(line) ? [`  ${relative(root, file)}:${i + 1}`] : [])),
+  );
+  assert.deepEqual(forced, [], `casts through unknown:\n${forced.join('\n')}`);
+});
