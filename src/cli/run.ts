@@ -16,6 +16,7 @@ import { outputAttacher } from '../log/output.js';
 import { version } from '../meta/version.js';
 import { createResourceReader } from '../metrics/resources.js';
 import { NativeAddonError } from '../process/native.js';
+import { nodeProcessHost } from '../process/node-host.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
 import { type ChildTerminal, ignoreTerminalStops, terminalForChild } from '../process/terminal.js';
@@ -92,6 +93,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     );
   const buffers = outputBuffers(registry, logger);
   const supervisor = new Supervisor({
+    // the real operating system: node:child_process, process groups, Node's timers
+    host: nodeProcessHost({ warn: (message) => logger.warn(message) }),
     registry,
     logger,
     attachOutput: outputAttacher(logSink(logger), buffers),
