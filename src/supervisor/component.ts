@@ -77,6 +77,9 @@ export class Component {
   private pendingSignals: NodeJS.Signals[] = [];
   /** the output pipes of the current run */
   private outputs: Readable[] = [];
+  /** true while apply() runs an event; events that arise meanwhile wait in pendingEvents */
+  private applying = false;
+  private readonly pendingEvents: Array<() => void> = [];
   /** bumped on every spawn and stop-checks, so late callbacks from an old run are ignored */
   private generation = 0;
   /** in backoff: when the next try is due (epoch ms) */
@@ -190,8 +193,30 @@ export class Component {
   /**
    * Runs one lifecycle event and carries out its effects, reporting any state change. `cause`
    * says in words what asked for it, when the new state alone does not (see changeReason).
+   *
+   * One event at a time: an event that arises while another is being applied (an effect that
+   * completes at once, a listener of the state change that acts on this component) waits until
+   * that one is done and told, so every change is reported once, in the order it happened.
    */
   private apply(event: () => Effect[], cause?: string): void {
+    if (this.applying) {
+      this.pendingEvents.push(() => this.apply(event, cause));
+      return;
+    }
+    this.applying = true;
+    let gaveUp = false;
+    try {
+      gaveUp = this.applyNow(event, cause);
+    } finally {
+      this.applying = false;
+    }
+    // giving up stops everything, this component included: only once its own change is told
+    if (gaveUp) this.deps.giveUp(this);
+    this.pendingEvents.shift()?.();
+  }
+
+  /** apply() of one event; true when it says the supervisor must give up */
+  private applyNow(event: () => Effect[], cause: string | undefined): boolean {
     const before = this.lifecycle.state;
     const restartsBefore = this.lifecycle.restarts;
     const effects = event();
@@ -210,8 +235,7 @@ export class Component {
       );
       this.deps.onStateChange(this, before);
     }
-    // giving up stops everything, this component included: only once its own change is told
-    if (effects.some((effect) => effect.type === 'give-up')) this.deps.giveUp(this);
+    return effects.some((effect) => effect.type === 'give-up');
   }
 
   private execute(effect: Effect): void {
