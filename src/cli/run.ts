@@ -29,6 +29,14 @@ import type { Registry } from '../registry/model.js';
 import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
 import { quoted } from '../registry/values.js';
 import { CLOSE_LISTENERS_MS, FINAL_FLUSH_MS, withinDeadline } from '../supervisor/deadline.js';
+import {
+  EXIT_CANNOT_EXECUTE,
+  EXIT_GAVE_UP,
+  EXIT_NOT_FOUND,
+  EXIT_STOPPED,
+  EXIT_USAGE,
+  exitForSignal,
+} from '../supervisor/exit-codes.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { parseControlToken } from './control-token.js';
@@ -176,7 +184,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.error(error.message);
     await flushLogger(logger);
     process.stderr.write(`s7supervisor: ${error.message}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval, snapshots.resources);
   // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
@@ -351,7 +359,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
         if (supervisor.phase !== 'starting' && supervisor.phase !== 'running') {
           logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
           supervisor.killAll();
-          forced = 128 + signalNumber(signal);
+          forced = exitForSignal(signalNumber(signal));
           void flushLogger(logger).then(() => process.exit(forced));
           return;
         }
@@ -381,7 +389,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
   // TERM/INT stay handled until the process exits: a second one during the last flush ends it at once
   removeHandlers();
   onSignals(['SIGTERM', 'SIGINT'], onSignal);
-  return forced ?? (outcome.kind === 'gave-up' ? 1 : 0);
+  return forced ?? (outcome.kind === 'gave-up' ? EXIT_GAVE_UP : EXIT_STOPPED);
 }
 
 /** Tini mode: every signal goes on to the child; its exit (or 127/126) is ours. */
@@ -417,8 +425,8 @@ async function superviseOneCommand(
   const ended = await Promise.race([settled.then(() => 'settled' as const), supervisor.outcome]);
   removeForward();
   const main = supervisor.component(tiniComponentId);
-  if (ended !== 'settled') return ended.kind === 'gave-up' ? 1 : (main?.lastExit?.code ?? 0);
+  if (ended !== 'settled') return ended.kind === 'gave-up' ? EXIT_GAVE_UP : (main?.lastExit?.code ?? 0);
   await supervisor.shutdown('the command ended');
-  if (main?.startError) return main.startError.code === 'ENOENT' ? 127 : 126;
+  if (main?.startError) return main.startError.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
   return main?.lastExit?.code ?? 0;
 }

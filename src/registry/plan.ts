@@ -1,5 +1,7 @@
 // The resolved start plan, for people: what `check` prints. Environment values are never shown
 // (they hold secrets), only the variable names.
+import { EXIT_GAVE_UP } from '../supervisor/exit-codes.js';
+import { startOrder, stopOrder } from '../supervisor/ordering.js';
 import { LOG_BUFFER_BYTES } from './defaults.js';
 import type { CheckSpec, Registry, RestartSpec, ServerSpec } from './model.js';
 import { escapeControls } from './values.js';
@@ -39,7 +41,7 @@ export function formatPlan(registry: Registry): string {
   row(
     '  ',
     'restart intensity',
-    `at most ${config.restartIntensity.max} restarts in ${seconds(config.restartIntensity.period)}, then give up (exit 1)`,
+    `at most ${config.restartIntensity.max} restarts in ${seconds(config.restartIntensity.period)}, then give up (exit ${EXIT_GAVE_UP})`,
   );
   row(
     '  ',
@@ -63,23 +65,24 @@ export function formatPlan(registry: Registry): string {
       : 'off (no output kept in memory: logs, the API and the status page show none)',
   );
 
-  const groups = priorityGroups(registry.servers);
+  const groups = startOrder(registry.servers);
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   lines.push(
     '',
     `start plan: ${count(registry.servers.length, 'server')} in ${count(groups.length, 'priority group')}`,
   );
-  groups.forEach(([priority, servers], index) => {
+  groups.forEach(({ priority, members: servers }, index) => {
     const ids = servers.map((s) => s.id).join(', ');
     const previous = groups[index - 1];
-    const when = previous ? `after priority ${previous[0]} is ready` : 'first';
+    const when = previous ? `after priority ${previous.priority} is ready` : 'first';
     lines.push('', `priority ${priority}: ${ids} (${servers.length > 1 ? 'together, ' : ''}${when})`);
     for (const server of servers) formatServer(server, lines);
   });
   if (groups.length > 0) {
-    const order = [...groups]
-      .reverse()
-      .map(([priority, servers]) => `${servers.map((s) => s.id).join(', ')} (${priority})`);
+    // the order shutdown and a restart of everything stop in (supervisor/ordering.ts)
+    const order = stopOrder(registry.servers).map(
+      ({ priority, members }) => `${members.map((s) => s.id).join(', ')} (${priority})`,
+    );
     lines.push('', `shutdown order: ${order.join(', then ')}`);
   }
   return `${lines.join('\n')}\n`;
@@ -132,17 +135,6 @@ function describeRestart(restart: RestartSpec): string {
   if (restart.policy === 'never') return 'never';
   const when = restart.policy === 'always' ? 'always' : 'on-failure (not after exit 0)';
   return `${when}; backoff ${seconds(restart.backoffInitial)} doubling to ${seconds(restart.backoffMax)}, immediate after a run of ${seconds(restart.resetAfter)} or more`;
-}
-
-/** ascending priority; servers keep their document order within a group */
-export function priorityGroups(servers: ServerSpec[]): Array<[number, ServerSpec[]]> {
-  const groups = new Map<number, ServerSpec[]>();
-  for (const server of servers) {
-    const group = groups.get(server.startPriority);
-    if (group) group.push(server);
-    else groups.set(server.startPriority, [server]);
-  }
-  return [...groups.entries()].sort(([a], [b]) => a - b);
 }
 
 function seconds(value: number): string {

@@ -1,28 +1,33 @@
-// Priority groups: lower startPriority starts first; equal priorities start together.
+// Start and stop order (design.md §3), decided here only: the supervisor's ordered start,
+// shutdown and restart of everything, and the plan `check` prints all use these two functions.
+// Lower startPriority starts first; equal priorities start together; shutdown is the reverse.
 
 export interface PriorityGroup<T> {
   priority: number;
   members: T[];
 }
 
-/** Groups by spec.startPriority, ascending; members keep their registry order. */
-export function priorityGroups<T extends { spec: { startPriority: number } }>(
-  items: Iterable<T>,
-): PriorityGroup<T>[] {
+/** a server (its startPriority) or a component (its spec's) */
+export type Prioritized = { startPriority: number } | { spec: { startPriority: number } };
+
+function priorityOf(item: Prioritized): number {
+  return 'spec' in item ? item.spec.startPriority : item.startPriority;
+}
+
+/** The priority groups in start order, ascending; members keep their registry order. */
+export function startOrder<T extends Prioritized>(items: Iterable<T>): PriorityGroup<T>[] {
   const byPriority = new Map<number, T[]>();
   for (const item of items) {
-    const members = byPriority.get(item.spec.startPriority) ?? [];
+    const members = byPriority.get(priorityOf(item)) ?? [];
     members.push(item);
-    byPriority.set(item.spec.startPriority, members);
+    byPriority.set(priorityOf(item), members);
   }
   return [...byPriority.entries()]
     .sort(([a], [b]) => a - b)
     .map(([priority, members]) => ({ priority, members }));
 }
 
-/** Shutdown order (design.md §3): the priority groups in descending priority. */
-export function stopOrder<T extends { spec: { startPriority: number } }>(
-  items: Iterable<T>,
-): PriorityGroup<T>[] {
-  return priorityGroups(items).reverse();
+/** Shutdown order: the priority groups in descending priority. */
+export function stopOrder<T extends Prioritized>(items: Iterable<T>): PriorityGroup<T>[] {
+  return startOrder(items).reverse();
 }

@@ -12,7 +12,7 @@ import { type AttachOutput, Component } from './component.js';
 import { AFTER_KILL_GRACE_MS } from './deadline.js';
 import { RestartIntensity } from './intensity.js';
 import type { RestartVerdict } from './lifecycle.js';
-import { stopOrder } from './ordering.js';
+import { startOrder, stopOrder } from './ordering.js';
 import { diffServers } from './reload.js';
 import type {
   ComponentState,
@@ -176,10 +176,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
         this.waitingForTurn.clear();
         return;
       }
-      const waiting = [...this.waitingForTurn];
-      if (waiting.length === 0) return;
-      const priority = Math.min(...waiting.map((c) => c.spec.startPriority));
-      const group = waiting.filter((c) => c.spec.startPriority === priority);
+      const first = startOrder(this.waitingForTurn)[0];
+      if (!first) return;
+      const { priority, members: group } = first;
       for (const component of group) this.waitingForTurn.delete(component);
       const members = group.filter((c) => this.isCurrent(c) && !c.lifecycle.stoppedByOperator);
       if (members.length === 0) continue;
@@ -342,7 +341,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       // the registry's own error says which file, line and element
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error({ reason: message }, 'reload failed: the running registry stays in place');
-      this.emit('reload', 'failure', message);
+      this.emit('reload', { result: 'failure', reason: message });
       return { ok: false, status: 422, message: `reload failed, nothing changed:\n${message}` };
     }
     const diff = diffServers(this.registry.servers, next.servers);
@@ -387,7 +386,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       unchanged: diff.unchanged,
     };
     this.logger.info(summary, 'registry reloaded');
-    this.emit('reload', 'success', JSON.stringify(summary));
+    this.emit('reload', { result: 'success', changes: summary });
     return {
       ok: true,
       message: describeReload(next.file, summary, listeners),
