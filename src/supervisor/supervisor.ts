@@ -508,7 +508,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
 
   private onStateChange(component: Component, previous: ComponentState): void {
     const status = component.status();
-    this.logger.debug({ component: component.id, from: previous, to: status.state }, 'state change');
+    const reason = status.changes.at(-1)?.reason;
+    this.logger.debug({ component: component.id, from: previous, to: status.state, reason }, 'state change');
     if (previous === 'starting' && status.state === 'running')
       this.logger.info({ component: component.id, pid: status.pid }, 'component ready');
     this.emit('state', status, previous);
