@@ -8,19 +8,16 @@
 // tsc's output of every module stays beside it (dist/src/**): the tests import those. Loaded at
 // run time from node_modules, as before: what is loaded only when needed (express, pino-pretty,
 // rotating-file-stream) and node-gyp-build, which finds the addon from its own path.
-import { readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/src/cli');
 
-// chunks of an earlier build have other names: they must not pile up in the package; tsc's map
-// of main.js describes the file the bundle replaces
-for (const file of readdirSync(outdir))
-  if ((file.startsWith('bundle-') && file.endsWith('.js')) || file === 'main.js.map')
-    rmSync(join(outdir, file));
+// tsc's map of main.js describes the file the bundle replaces
+rmSync(join(outdir, 'main.js.map'), { force: true });
 
 /**
  * Code of the dependencies that `run` never executes, replaced so it is neither loaded nor kept:
@@ -50,8 +47,11 @@ const unused = {
   },
 };
 
-await build({
+const result = await build({
   plugins: [unused],
+  // written below, each file atomically: a command started meanwhile (a test running beside
+  // `npm start`, which builds) never reads a chunk half written or already removed
+  write: false,
   entryPoints: [join(root, 'src/cli/main.ts')],
   outdir,
   // the chunks live beside main.js: every path the code finds from its own location
@@ -75,3 +75,13 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+const written = new Set();
+for (const file of result.outputFiles) {
+  writeFileSync(`${file.path}.tmp`, file.contents);
+  renameSync(`${file.path}.tmp`, file.path);
+  written.add(basename(file.path));
+}
+// chunks of an earlier build that this one no longer has must not pile up in the package
+for (const file of readdirSync(outdir))
+  if (file.startsWith('bundle-') && file.endsWith('.js') && !written.has(file)) rmSync(join(outdir, file));

@@ -4,6 +4,7 @@ import { RegistryError } from '../registry/errors.js';
 import { loadRegistry } from '../registry/load.js';
 import { locateRegistry } from '../registry/locate.js';
 import { formatPlan } from '../registry/plan.js';
+import { EXIT_USAGE } from '../supervisor/exit-codes.js';
 import { parseCommandOptions, registryOptions, registryOptionsHelp } from './options.js';
 
 export const checkHelp = `usage: s7supervisor check [--registry FILE] [--home DIR]
@@ -33,6 +34,6 @@ export async function checkCommand(argv: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof RegistryError)) throw error;
     process.stderr.write(`${error.message}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
 }

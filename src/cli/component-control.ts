@@ -1,7 +1,7 @@
 // `s7supervisor start ID`, `stop ID`, `restart [ID]`: ask the running supervisor, then (unless
 // --no-wait) follow the component until it got there, as supervisorctl and systemctl do, so that
 // `docker exec ... s7supervisor restart is && next-step` means "is is back".
-import type { ComponentJson } from '../http/app.js';
+import type { ComponentJson } from '../view/component-json.js';
 import { formatNote } from '../view/format.js';
 import { ControlClient, ControlError, controlExit, controlExitHelp } from './control-client.js';
 import {

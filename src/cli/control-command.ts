@@ -1,6 +1,6 @@
 // The frame of every control command: parse, find the socket, talk, and turn a ControlError
 // (no supervisor, unknown id, refused) into its message on stderr and its exit code.
-import type { ComponentJson } from '../http/app.js';
+import type { ComponentJson } from '../view/component-json.js';
 import {
   answerMessage,
   type ControlAnswer,

@@ -2,6 +2,7 @@
 // Entry point: picks the command and turns its result into an exit code. Each command lives in
 // its own module and returns the exit code; user mistakes surface as one readable line.
 import { closest } from '../registry/values.js';
+import { EXIT_INTERNAL_ERROR, EXIT_USAGE } from '../supervisor/exit-codes.js';
 import { holdEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
 
@@ -109,7 +110,7 @@ async function help(topics: string[]): Promise<number> {
 
 async function printVersion(args: string[]): Promise<number> {
   if (args.length > 0) throw new UsageError(`version: unexpected argument '${args[0]}'`);
-  const { version } = await import('./version.js');
+  const { version } = await import('../meta/version.js');
   process.stdout.write(`${version}\n`);
   return 0;
 }
@@ -118,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined) {
     process.stdout.write(`${usage()}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   if (name === 'help' || name === '--help' || name === '-h') return help(rest);
   if (name === 'version' || name === '--version' || name === '-V') return printVersion(rest);
@@ -141,13 +142,13 @@ main(argv).then(
       const name = argv[0] === '--help' || argv[0] === '-h' ? 'help' : argv[0];
       const own = name !== undefined && error.message.startsWith(`${name}: `);
       process.stderr.write(`s7supervisor${own ? ' ' : ': '}${error.message}\n`);
-      process.exitCode = 2;
+      process.exitCode = EXIT_USAGE;
       return;
     }
     // A bug of ours, not a user's mistake: the stack is what a maintainer needs.
     process.stderr.write(
       `s7supervisor: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
-    process.exitCode = 70;
+    process.exitCode = EXIT_INTERNAL_ERROR;
   },
 );

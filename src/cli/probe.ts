@@ -3,11 +3,11 @@
 
 import { existsSync } from 'node:fs';
 import http from 'node:http';
+import { version } from '../meta/version.js';
 import { loadRegistry } from '../registry/load.js';
 import { locateRegistry } from '../registry/locate.js';
 import { UsageError } from './errors.js';
 import { parseCommandOptions } from './options.js';
-import { version } from './version.js';
 
 export const probeHelp = `usage: s7supervisor probe livez|readyz [--port N] [--host ADDR] [--timeout S]
 

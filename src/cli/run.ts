@@ -13,8 +13,10 @@ import { SnapshotCache } from '../http/snapshot-cache.js';
 import { LogBuffers } from '../log/buffer.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
+import { version } from '../meta/version.js';
 import { createResourceReader } from '../metrics/resources.js';
 import { NativeAddonError } from '../process/native.js';
+import { nodeProcessHost } from '../process/node-host.js';
 import { initReaperMode, startReaper } from '../process/reaper.js';
 import { forwardableSignals, onSignals, signalNumber } from '../process/signals.js';
 import { type ChildTerminal, ignoreTerminalStops, terminalForChild } from '../process/terminal.js';
@@ -27,6 +29,14 @@ import type { Registry } from '../registry/model.js';
 import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
 import { quoted } from '../registry/values.js';
 import { CLOSE_LISTENERS_MS, FINAL_FLUSH_MS, withinDeadline } from '../supervisor/deadline.js';
+import {
+  EXIT_CANNOT_EXECUTE,
+  EXIT_GAVE_UP,
+  EXIT_NOT_FOUND,
+  EXIT_STOPPED,
+  EXIT_USAGE,
+  exitForSignal,
+} from '../supervisor/exit-codes.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { parseControlToken } from './control-token.js';
@@ -35,7 +45,6 @@ import { UsageError } from './errors.js';
 import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
 import { statusPageUrl } from './status-url.js';
-import { version } from './version.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const options = parseRunOptions(argv, process.env);
@@ -92,6 +101,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     );
   const buffers = outputBuffers(registry, logger);
   const supervisor = new Supervisor({
+    // the real operating system: node:child_process, process groups, Node's timers
+    host: nodeProcessHost({ warn: (message) => logger.warn(message) }),
     registry,
     logger,
     attachOutput: outputAttacher(logSink(logger), buffers),
@@ -173,7 +184,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.error(error.message);
     await flushLogger(logger);
     process.stderr.write(`s7supervisor: ${error.message}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval, snapshots.resources);
   // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
@@ -242,8 +253,14 @@ function listenerApps(load: () => Promise<void>): DeferredApps {
       if (apps.servers.length > 0) loadWhenNeeded();
     },
     // a listener opened by a reload, after start-up, before the app was loaded: load it now
-    httpApp: () => (loadWhenNeeded(), answerTcp.listener),
-    socketApp: () => (loadWhenNeeded(), answerSocket.listener),
+    httpApp: () => {
+      loadWhenNeeded();
+      return answerTcp.listener;
+    },
+    socketApp: () => {
+      loadWhenNeeded();
+      return answerSocket.listener;
+    },
   };
   return apps;
 }
@@ -348,7 +365,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
         if (supervisor.phase !== 'starting' && supervisor.phase !== 'running') {
           logger.warn({ signal }, `second ${signal}: SIGKILL to every component`);
           supervisor.killAll();
-          forced = 128 + signalNumber(signal);
+          forced = exitForSignal(signalNumber(signal));
           void flushLogger(logger).then(() => process.exit(forced));
           return;
         }
@@ -378,7 +395,7 @@ async function superviseRegistry(supervisor: Supervisor, logger: Logger): Promis
   // TERM/INT stay handled until the process exits: a second one during the last flush ends it at once
   removeHandlers();
   onSignals(['SIGTERM', 'SIGINT'], onSignal);
-  return forced ?? (outcome.kind === 'gave-up' ? 1 : 0);
+  return forced ?? (outcome.kind === 'gave-up' ? EXIT_GAVE_UP : EXIT_STOPPED);
 }
 
 /** Tini mode: every signal goes on to the child; its exit (or 127/126) is ours. */
@@ -414,8 +431,8 @@ async function superviseOneCommand(
   const ended = await Promise.race([settled.then(() => 'settled' as const), supervisor.outcome]);
   removeForward();
   const main = supervisor.component(tiniComponentId);
-  if (ended !== 'settled') return ended.kind === 'gave-up' ? 1 : (main?.lastExit?.code ?? 0);
+  if (ended !== 'settled') return ended.kind === 'gave-up' ? EXIT_GAVE_UP : (main?.lastExit?.code ?? 0);
   await supervisor.shutdown('the command ended');
-  if (main?.startError) return main.startError.code === 'ENOENT' ? 127 : 126;
+  if (main?.startError) return main.startError.code === 'ENOENT' ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
   return main?.lastExit?.code ?? 0;
 }

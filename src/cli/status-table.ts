@@ -1,7 +1,7 @@
 // The `s7supervisor status` table, in the manner of `docker ps`: one row per component, columns
 // padded to the widest cell, `-` for what does not apply. NOTE (why it is not ready) comes last,
 // as it is free text.
-import type { ComponentJson } from '../http/app.js';
+import type { ComponentJson } from '../view/component-json.js';
 import { formatLastExit, formatMemory, formatNote, formatUptime } from '../view/format.js';
 
 const columns: Array<{ title: string; cell: (c: ComponentJson, now: number) => string }> = [

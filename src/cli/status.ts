@@ -1,5 +1,5 @@
 // `s7supervisor status [ID]`: what `ImageServing status` showed, from the running supervisor.
-import type { ComponentJson } from '../http/app.js';
+import type { ComponentJson } from '../view/component-json.js';
 import { ControlClient, ControlError, controlExit, controlExitHelp } from './control-client.js';
 import { componentPath, controlCommand, listComponents, refusal } from './control-command.js';
 import { findControlSocket, socketOptions, socketOptionsHelp } from './control-options.js';

@@ -4,15 +4,16 @@
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { childEnvironment } from '../process/environment.js';
-import { signalGroup } from '../process/group.js';
-import { type SpawnError, type Spawned, spawnProcess } from '../process/spawn.js';
-import { planSpawn } from '../process/users.js';
+import type { Launched, ProcessHost, SpawnError } from '../process/host.js';
+import { nodeProcessHost } from '../process/node-host.js';
 
 export interface ProbeResult {
   ok: boolean;
   reason?: string;
 }
+
+/** exec checks launch as components do: the same <user> handling, environment and start errors */
+const defaultHost = nodeProcessHost();
 
 const loadHttps = () => createRequire(import.meta.url)('node:https') as typeof http;
 
@@ -109,49 +110,55 @@ export function probeExec(
   command: string,
   args: readonly string[],
   signal: AbortSignal,
-  options: { user?: string; shown?: string } = {},
+  options: { user?: string; shown?: string; host?: ProcessHost } = {},
 ): Promise<ProbeResult> {
   const shown = options.shown ?? command;
+  const host = options.host ?? defaultHost;
   return new Promise((resolve) => {
-    const planned = planSpawn({ command, args }, options.user);
-    if (!planned.ok) {
-      resolve({ ok: false, reason: `cannot run ${shown}: ${planned.message}` });
-      return;
-    }
-    const { plan } = planned;
-    spawnProcess({
-      file: plan.file,
-      args: plan.args,
-      env: childEnvironment(plan.env),
-      ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      newGroup: true,
-    }).then(
-      (spawned) => watchExecCheck(spawned, signal, resolve),
-      (error: SpawnError) => resolve({ ok: false, reason: `cannot run ${shown}: ${error.code}` }),
-    );
+    host
+      .launch({
+        command,
+        args,
+        ...(options.user !== undefined ? { user: options.user } : {}),
+        stdin: 'ignore',
+        output: 'capture',
+      })
+      .then(
+        (launched) => watchExecCheck(host, launched, signal, resolve),
+        (error: SpawnError) =>
+          resolve({
+            ok: false,
+            reason: `cannot run ${shown}: ${error.beforeSpawn ? error.message : error.code}`,
+          }),
+      );
   });
 }
 
-function watchExecCheck(spawned: Spawned, signal: AbortSignal, resolve: (result: ProbeResult) => void): void {
-  const { pid, pipes } = spawned;
+function watchExecCheck(
+  host: ProcessHost,
+  launched: Launched,
+  signal: AbortSignal,
+  resolve: (result: ProbeResult) => void,
+): void {
+  const { pid } = launched;
+  const pipes = [launched.stdout, launched.stderr].filter((pipe) => pipe !== undefined);
   let output = '';
   const collect = (chunk: Buffer) => {
     if (output.length < MAX_OUTPUT_CHARS) output += chunk.toString('utf8');
   };
-  for (const pipe of pipes.values()) pipe.on('data', collect);
+  for (const pipe of pipes) pipe.on('data', collect);
   let timedOut = false;
   const onAbort = () => {
     timedOut = true;
-    signalGroup(pid, 'SIGKILL');
+    host.signalGroup(pid, 'SIGKILL');
   };
   if (signal.aborted) onAbort();
   else signal.addEventListener('abort', onAbort, { once: true });
-  void spawned.exited.then(({ code, signal: exitSignal }) => {
+  void launched.exited.then(({ code, signal: exitSignal }) => {
     signal.removeEventListener('abort', onAbort);
     // leftovers (a backgrounded grandchild holding our pipes) go with it
-    signalGroup(pid, 'SIGKILL');
-    for (const pipe of pipes.values()) pipe.destroy();
+    host.signalGroup(pid, 'SIGKILL');
+    for (const pipe of pipes) pipe.destroy();
     if (timedOut) {
       resolve({ ok: false, reason: describeError(undefined, signal) });
       return;

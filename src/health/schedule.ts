@@ -1,7 +1,7 @@
 // Runs one check periodically: first probe at once, then one every `interval` seconds counted
 // from the start of the previous one (a probe slower than the interval is followed straight away
 // by the next), never two at a time, each cut off after `timeout` seconds.
-import { version } from '../cli/version.js';
+import { version } from '../meta/version.js';
 import { delaySampledTimeout } from '../metrics/loop-delay.js';
 import type { CheckOutcome, RunningProbe, StartProbe } from './check.js';
 import { type ProbeResult, probeExec, probeHttp, probeTcp } from './probes.js';

@@ -26,13 +26,10 @@ import {
   defaultAdmission,
 } from './admission.js';
 import { addControlRoutes, bearerGuard } from './control.js';
-import { readyz } from './health.js';
-import { healthHandler } from './health-handler.js';
-import { type Snapshot, SnapshotCache } from './snapshot-cache.js';
-
-export type { ComponentJson } from './snapshot-cache.js';
-
 import { addLiveRoutes, type LiveFeeds, liveFeeds, logsForbidden } from './live.js';
+import { readyz } from './probe-endpoint-texts.js';
+import { probeEndpointsHandler } from './probe-endpoints.js';
+import { type Snapshot, SnapshotCache } from './snapshot-cache.js';
 import {
   OUTPUT_LINES,
   type StatusPageData,
@@ -131,7 +128,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       resources: snapshots.resources,
     });
   if (!options.metrics && live.logs) registerLogDropMetric(metrics.registry, view, live.logs);
-  const health = healthHandler(view);
+  const health = probeEndpointsHandler(view);
   const reading = readingHandler(options, snapshots, metrics);
   const limits = options.admission ?? (options.trustCaller ? false : defaultAdmission);
   const admission = limits ? createAdmission(limits, options.logger) : undefined;

@@ -47,18 +47,22 @@ export interface EarlyEvents<V extends SupervisorView> {
  */
 export function keepEarlyEvents<V extends SupervisorView>(view: V): EarlyEvents<V> {
   let kept: Array<[Counted, unknown[]]> | undefined = [];
-  const emitter = view as unknown as EventEmitter;
+  // the typed view is a plain EventEmitter underneath: listeners of any event, by name
+  const emitter: EventEmitter = view;
   const recorders = COUNTED.map((event) => {
     const record: AnyListener = (...args) => kept?.push([event, args]);
     emitter.on(event, record);
     return [event, record] as const;
   });
-  const replaying = Object.create(view) as V;
-  (replaying as unknown as { on: AnyListener }).on = (event: unknown, listener: unknown) => {
-    for (const [name, args] of kept ?? []) if (name === event) (listener as AnyListener)(...args);
-    emitter.on(event as string, listener as AnyListener);
-    return replaying;
-  };
+  const replaying: V = Object.create(view);
+  // an own `on` that shadows the emitter's: defined, not assigned, as V's `on` is typed per event
+  Object.defineProperty(replaying, 'on', {
+    value: (event: string | symbol, listener: AnyListener) => {
+      for (const [name, args] of kept ?? []) if (name === event) listener(...args);
+      emitter.on(event, listener);
+      return replaying;
+    },
+  });
   return {
     view: replaying,
     stop() {

@@ -2,7 +2,7 @@
 // listener on the supervisor, however many clients follow, each event numbered (monotonic `id`)
 // and serialized once. The last EVENT_HISTORY events are kept, so a client that reconnects
 // (EventSource sends Last-Event-ID) or a page rendered a moment ago (?since=) misses nothing.
-import type { ComponentState, ComponentStatus, SupervisorView } from '../supervisor/status.js';
+import type { ComponentState, ComponentStatus, ReloadAttempt, SupervisorView } from '../supervisor/status.js';
 
 /** events kept for clients that reconnect */
 export const EVENT_HISTORY = 1000;
@@ -61,7 +61,7 @@ export class StateEvents {
     };
     this.publish(undefined, event);
   };
-  private readonly onReload = (result: 'success' | 'failure') => {
+  private readonly onReload = ({ result }: ReloadAttempt) => {
     this.publish('reload', { id: this.last + 1, result, time: Date.now() });
   };
 

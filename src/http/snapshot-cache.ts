@@ -11,15 +11,8 @@
 import { performance } from 'node:perf_hooks';
 import type { ExpositionFormat } from '../metrics/negotiate.js';
 import type { ResourceReader } from '../metrics/resources.js';
-import type { ComponentStatus, SupervisorPhase, SupervisorView } from '../supervisor/status.js';
-
-/** a component as the JSON API shows it: its snapshot plus uptime and resources, never its environment */
-export interface ComponentJson extends ComponentStatus {
-  /** seconds since the last start, while its process runs */
-  uptimeSeconds?: number;
-  /** resident memory, CPU seconds and live processes of its process group, while it runs */
-  resources?: { rssBytes: number; cpuSeconds: number; processes: number };
-}
+import type { SupervisorPhase, SupervisorView } from '../supervisor/status.js';
+import { type ComponentJson, toJson } from '../view/component-json.js';
 
 /** a /metrics answer, encoded once */
 export interface EncodedMetrics {
@@ -47,22 +40,6 @@ export interface SnapshotCacheOptions {
   maxAgeMs?: number;
   /** monotonic clock in ms */
   now?: () => number;
-}
-
-export function toJson(
-  statuses: readonly ComponentStatus[],
-  resources: ResourceReader,
-  now = Date.now(),
-): ComponentJson[] {
-  const groups = resources.read(statuses);
-  return statuses.map((status) => {
-    const json: ComponentJson = { ...status };
-    if (status.pid !== undefined && status.startedAt !== undefined)
-      json.uptimeSeconds = Math.max(0, (now - status.startedAt) / 1000);
-    const group = groups.get(status.id);
-    if (group) json.resources = { ...group };
-    return json;
-  });
 }
 
 export class SnapshotCache {

@@ -19,6 +19,7 @@ import {
   type StateChange,
   type SupervisorPhase,
 } from '../supervisor/status.js';
+import type { ComponentJson } from '../view/component-json.js';
 import {
   formatCpu,
   formatDuration,
@@ -29,7 +30,6 @@ import {
   isCrashLooping,
   restartsWithin,
 } from '../view/format.js';
-import type { ComponentJson } from './app.js';
 
 /** what the page may show of the components' output */
 export type OutputView =

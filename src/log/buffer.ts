@@ -14,7 +14,7 @@
 // chunk with one copy. Sequence numbers are global and monotonic, so lines of several components
 // merge in the order they arrived; they also let a follower that reconnects resume where it was.
 import { LOG_BUFFER_BYTES, LOG_LINE_OVERHEAD } from '../registry/defaults.js';
-import { MAX_LINE } from './output.js';
+import { MAX_LINE } from './line.js';
 import type { StdStream } from './sink.js';
 
 /** one buffered line as readers see it */

@@ -8,10 +8,10 @@ import { isAscii } from 'node:buffer';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { LogBuffers, OutputTap } from './buffer.js';
+import { MAX_LINE } from './line.js';
 import type { LogSink, StdStream } from './sink.js';
 
-/** the longest piece of a line kept in memory, and so the longest message of one record */
-export const MAX_LINE = 64 * 1024;
+export { MAX_LINE };
 
 export type OutputMode = 'json' | 'raw';
 

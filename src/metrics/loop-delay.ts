@@ -7,7 +7,7 @@
 //
 // prom-client's eventLoopLag metrics (nodejs_eventloop_lag_*_seconds: names, help, types) are kept
 // as they are; only the histogram they read from is this one (see withLoopDelayHistogram).
-import perfHooks, { createHistogram } from 'node:perf_hooks';
+import perfHooks, { createHistogram, type IntervalHistogram } from 'node:perf_hooks';
 
 const histogram = createHistogram();
 
@@ -42,7 +42,7 @@ export function sampleLoopTurn(): Promise<void> {
  * sample since the last scrape the figures are 0 (nothing waited), not a histogram's NaN and
  * 2^63 ns.
  */
-const promClientView = {
+const promClientView: LoopDelayView = {
   enable: () => true,
   disable: () => true,
   get min() {
@@ -61,7 +61,11 @@ const promClientView = {
   reset: () => histogram.reset(),
 };
 
-type MonitorEventLoopDelay = typeof perfHooks.monitorEventLoopDelay;
+/** what prom-client reads of the histogram monitorEventLoopDelay() returns */
+type LoopDelayView = Pick<
+  IntervalHistogram,
+  'enable' | 'disable' | 'min' | 'max' | 'mean' | 'stddev' | 'percentile' | 'reset'
+>;
 
 /**
  * Runs `register` (prom-client's collectDefaultMetrics) with monitorEventLoopDelay answering our
@@ -69,9 +73,10 @@ type MonitorEventLoopDelay = typeof perfHooks.monitorEventLoopDelay;
  * module when its eventLoopLag metric is created, so it is replaced for that call only.
  */
 export function withLoopDelayHistogram<T>(register: () => T): T {
-  const hooks = perfHooks as { monitorEventLoopDelay: MonitorEventLoopDelay };
+  // seen through the part prom-client uses, the module's function may be replaced by ours
+  const hooks: { monitorEventLoopDelay: () => LoopDelayView } = perfHooks;
   const original = hooks.monitorEventLoopDelay;
-  hooks.monitorEventLoopDelay = (() => promClientView) as unknown as MonitorEventLoopDelay;
+  hooks.monitorEventLoopDelay = () => promClientView;
   try {
     return register();
   } finally {

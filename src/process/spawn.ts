@@ -21,6 +21,9 @@ import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from './native.js';
+import { type ExitStatus, SpawnError } from './spawn-error.js';
+
+export { type ExitStatus, isFatalSpawnCode, SpawnError } from './spawn-error.js';
 
 const nodeOwned = new Set<number>();
 
@@ -57,41 +60,12 @@ export interface SpawnSpec {
   terminal?: { takeForeground: boolean };
 }
 
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** a child on our terminal: we made ourselves its foreground group again after it exited */
-  terminalTakenBack?: true;
-}
-
 export interface Spawned {
   pid: number;
   /** the read end of each 'pipe' slot, by the child's descriptor number */
   pipes: ReadonlyMap<number, Readable>;
   /** settles once the process exited and libuv reaped it; never rejects */
   exited: Promise<ExitStatus>;
-}
-
-/** Start failures that trying again cannot cure: the component is `fatal`. */
-const FATAL_CODES = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'EPERM', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG']);
-
-export class SpawnError extends Error {
-  override name = 'SpawnError';
-  /** true when retrying cannot help (see FATAL_CODES); else a shortage to retry with backoff */
-  readonly fatal: boolean;
-
-  constructor(
-    message: string,
-    /** the errno name (ENOENT, EMFILE...), or EUSER for an unknown user */
-    readonly code: string,
-  ) {
-    super(message);
-    this.fatal = isFatalSpawnCode(code);
-  }
-}
-
-export function isFatalSpawnCode(code: string): boolean {
-  return FATAL_CODES.has(code) || code === 'EUSER';
 }
 
 /** children started by spawnInForeground, not libuv's: the reaper hands us their exit */

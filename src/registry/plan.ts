@@ -1,6 +1,7 @@
 // The resolved start plan, for people: what `check` prints. Environment values are never shown
 // (they hold secrets), only the variable names.
-import { stopWaves } from '../supervisor/dependencies.js';
+import { EXIT_GAVE_UP } from '../supervisor/exit-codes.js';
+import { startOrder, stopOrder } from '../supervisor/ordering.js';
 import { parseSchedule } from './cron.js';
 import { LOG_BUFFER_BYTES } from './defaults.js';
 import type { CheckSpec, Registry, RestartSpec, ScheduleSpec, ServerSpec } from './model.js';
@@ -42,7 +43,7 @@ export function formatPlan(registry: Registry, now: Date = new Date()): string {
   row(
     '  ',
     'restart intensity',
-    `at most ${config.restartIntensity.max} restarts in ${seconds(config.restartIntensity.period)}, then give up (exit 1)`,
+    `at most ${config.restartIntensity.max} restarts in ${seconds(config.restartIntensity.period)}, then give up (exit ${EXIT_GAVE_UP})`,
   );
   row(
     '  ',
@@ -66,16 +67,16 @@ export function formatPlan(registry: Registry, now: Date = new Date()): string {
       : 'off (no output kept in memory: logs, the API and the status page show none)',
   );
 
-  const groups = priorityGroups(registry.servers);
+  const groups = startOrder(registry.servers);
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
   lines.push(
     '',
     `start plan: ${count(registry.servers.length, 'server')} in ${count(groups.length, 'priority group')}`,
   );
-  groups.forEach(([priority, servers], index) => {
+  groups.forEach(({ priority, members: servers }, index) => {
     const ids = servers.map((s) => s.id).join(', ');
     const previous = groups[index - 1];
-    const when = previous ? `after priority ${previous[0]} is ready` : 'first';
+    const when = previous ? `after priority ${previous.priority} is ready` : 'first';
     const inGroup = new Set(servers.map((s) => s.id));
     const ordered = servers.some((s) => s.dependsOn.some((d) => inGroup.has(d.server)));
     const together = servers.length > 1 ? (ordered ? 'together as dependencies allow, ' : 'together, ') : '';
@@ -83,8 +84,9 @@ export function formatPlan(registry: Registry, now: Date = new Date()): string {
     for (const server of servers) formatServer(server, lines, now);
   });
   if (groups.length > 0) {
-    // the order the supervisor stops in: dependents before what they depend on, then by priority
-    const order = stopWaves(registry.servers, (server) => server).map(
+    // the order shutdown and a restart of everything stop in (supervisor/ordering.ts): dependents
+    // before what they depend on, then by priority
+    const order = stopOrder(registry.servers).map(
       ({ priority, members }) => `${members.map((s) => s.id).join(', ')} (${priority})`,
     );
     lines.push('', `shutdown order: ${order.join(', then ')}`);
@@ -183,17 +185,6 @@ function describeRestart(restart: RestartSpec): string {
   if (restart.policy === 'never') return 'never';
   const when = restart.policy === 'always' ? 'always' : 'on-failure (not after exit 0)';
   return `${when}; backoff ${seconds(restart.backoffInitial)} doubling to ${seconds(restart.backoffMax)}, immediate after a run of ${seconds(restart.resetAfter)} or more`;
-}
-
-/** ascending priority; servers keep their document order within a group */
-export function priorityGroups(servers: ServerSpec[]): Array<[number, ServerSpec[]]> {
-  const groups = new Map<number, ServerSpec[]>();
-  for (const server of servers) {
-    const group = groups.get(server.startPriority);
-    if (group) group.push(server);
-    else groups.set(server.startPriority, [server]);
-  }
-  return [...groups.entries()].sort(([a], [b]) => a - b);
 }
 
 function seconds(value: number): string {

@@ -28,8 +28,14 @@ export const MAX_REGISTRY_BYTES = 1024 * 1024;
  */
 export const MAX_NESTING = 64;
 
-// typed as the Symbol wrapper object by the library; it is a primitive symbol
-const metadata = XMLParser.getMetaDataSymbol() as unknown as symbol;
+/** the key of each node's metadata (its line); the library types it as the Symbol wrapper object */
+const metadata = metadataKey(XMLParser.getMetaDataSymbol());
+
+function metadataKey(key: unknown): symbol {
+  // a primitive symbol in every version we know: a check, not a cast, says so if that changes
+  if (typeof key !== 'symbol') throw new Error('fast-xml-parser: the metadata key is not a symbol');
+  return key;
+}
 
 const parser = new XMLParser({
   // a backstop only: nestingTooDeep() refuses such a file first, with its line

@@ -1,16 +1,13 @@
 // One supervised component: carries out the effects its Lifecycle asks for (spawn, signals,
-// timers, checks) and feeds what happens back into it. All decisions live in lifecycle.ts.
+// timers, checks) through the process host, and feeds what happens back into it. All decisions
+// live in lifecycle.ts; every state change is reported once, after the event that caused it.
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CheckOutcome, RunningProbe, StartProbe } from '../health/check.js';
-import { childEnvironment } from '../process/environment.js';
-import { signalGroup, waitGroupGone } from '../process/group.js';
+import type { ExitStatus, Launched, ProcessHost, SpawnError, Timer } from '../process/host.js';
 import { signalNumber } from '../process/signals.js';
-import { type ExitStatus, SpawnError, type Spawned, type StdioSlot, spawnProcess } from '../process/spawn.js';
-import { childStdio, releaseChildStdio } from '../process/stdio.js';
-import { firstTime, planSpawn } from '../process/users.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
-import { describeExit, type Effect, Lifecycle, type ProcessExit } from './lifecycle.js';
+import { describeExit, type Effect, Lifecycle, type ProcessExit, type RestartVerdict } from './lifecycle.js';
 import {
   type CheckKind,
   type ComponentState,
@@ -32,13 +29,16 @@ export interface OutputMeta {
 export type AttachOutput = (stream: Readable, meta: OutputMeta) => Promise<void>;
 
 export interface ComponentDeps {
+  host: ProcessHost;
   logger: Logger;
   attachOutput: AttachOutput;
   /** health checks; without them, checks in the registry are ignored and startDelay decides */
   startProbe?: StartProbe;
   watchReadyFd?: (stream: Readable, onReady: () => void) => void;
-  /** restart intensity: false means the supervisor gives up instead */
-  allowRestart(component: Component): boolean;
+  /** asked when an exit would be restarted by policy (restart intensity, shutdown) */
+  restartVerdict(component: Component): RestartVerdict;
+  /** the restart intensity was exceeded (called after that state change was reported) */
+  giveUp(component: Component): void;
   onStateChange(component: Component, previous: ComponentState): void;
   onCheck(component: Component, kind: CheckKind, outcome: CheckOutcome): void;
   /** a run's process group came to be / is gone (the parent-death watchdog keeps the list) */
@@ -69,14 +69,17 @@ export class Component {
   readonly lifecycle: Lifecycle;
   /** process group of the current (or last) run: outlives `lifecycle.pid` until the group is gone */
   private pgid: number | undefined;
-  private stopTimer: NodeJS.Timeout | undefined;
-  private backoffTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
-  private readinessTimer: NodeJS.Timeout | undefined;
+  private stopTimer: Timer | undefined;
+  private backoffTimer: Timer | undefined;
+  private readinessTimer: Timer | undefined;
   private probes: RunningProbe[] = [];
   /** signals passed on while the process was being started, delivered once it has a pid */
   private pendingSignals: NodeJS.Signals[] = [];
   /** the output pipes of the current run */
   private outputs: Readable[] = [];
+  /** true while apply() runs an event; events that arise meanwhile wait in pendingEvents */
+  private applying = false;
+  private readonly pendingEvents: Array<() => void> = [];
   /** bumped on every spawn and stop-checks, so late callbacks from an old run are ignored */
   private generation = 0;
   /** in backoff: when the next try is due (epoch ms) */
@@ -145,12 +148,12 @@ export class Component {
 
   /** SIGKILL the whole group now (second signal to the supervisor, or shutdownTimeout). */
   killNow(): void {
-    if (this.pgid !== undefined) signalGroup(this.pgid, 'SIGKILL');
+    this.killGroup();
   }
 
   /** pass a signal on to the component's process group (SIGUSR1/2, tini mode) */
   signal(signal: NodeJS.Signals): void {
-    if (this.lifecycle.pid !== undefined) signalGroup(this.lifecycle.pid, signal);
+    if (this.lifecycle.pid !== undefined) this.deps.host.signalGroup(this.lifecycle.pid, signal);
     // being started: it gets the signal as soon as it has a pid
     else if (this.state === 'starting') this.pendingSignals.push(signal);
   }
@@ -160,7 +163,7 @@ export class Component {
    * has no process to receive it (not started yet, between runs, stopped).
    */
   sendSignal(signal: number): boolean {
-    return this.lifecycle.pid !== undefined && signalGroup(this.lifecycle.pid, signal);
+    return this.lifecycle.pid !== undefined && this.deps.host.signalGroup(this.lifecycle.pid, signal);
   }
 
   status(): ComponentStatus {
@@ -190,25 +193,49 @@ export class Component {
   /**
    * Runs one lifecycle event and carries out its effects, reporting any state change. `cause`
    * says in words what asked for it, when the new state alone does not (see changeReason).
+   *
+   * One event at a time: an event that arises while another is being applied (an effect that
+   * completes at once, a listener of the state change that acts on this component) waits until
+   * that one is done and told, so every change is reported once, in the order it happened.
    */
   private apply(event: () => Effect[], cause?: string): void {
+    if (this.applying) {
+      this.pendingEvents.push(() => this.apply(event, cause));
+      return;
+    }
+    this.applying = true;
+    let gaveUp = false;
+    try {
+      gaveUp = this.applyNow(event, cause);
+    } finally {
+      this.applying = false;
+    }
+    // giving up stops everything, this component included: only once its own change is told
+    if (gaveUp) this.deps.giveUp(this);
+    this.pendingEvents.shift()?.();
+  }
+
+  /** apply() of one event; true when it says the supervisor must give up */
+  private applyNow(event: () => Effect[], cause: string | undefined): boolean {
     const before = this.lifecycle.state;
     const restartsBefore = this.lifecycle.restarts;
     const effects = event();
     for (const effect of effects) this.execute(effect);
-    const now = Date.now();
+    const now = this.deps.host.clock.now();
     if (this.lifecycle.restarts > restartsBefore)
       this.restartTimes = withLast(this.restartTimes, now, RECENT_RESTARTS);
     const after = this.lifecycle.state;
-    if (after === before) return;
-    if (after !== 'backoff') this.nextStartAt = undefined;
-    const reason = changeReason(before, after, cause, this.lifecycle);
-    this.changes = withLast(
-      this.changes,
-      Object.freeze({ from: before, to: after, reason, at: now }),
-      RECENT_CHANGES,
-    );
-    this.deps.onStateChange(this, before);
+    if (after !== before) {
+      if (after !== 'backoff') this.nextStartAt = undefined;
+      const reason = changeReason(before, after, cause, this.lifecycle);
+      this.changes = withLast(
+        this.changes,
+        Object.freeze({ from: before, to: after, reason, at: now }),
+        RECENT_CHANGES,
+      );
+      this.deps.onStateChange(this, before);
+    }
+    return effects.some((effect) => effect.type === 'give-up');
   }
 
   private execute(effect: Effect): void {
@@ -227,24 +254,27 @@ export class Component {
             },
             'stopping component',
           );
-          signalGroup(this.lifecycle.pid, this.spec.stopSignal);
+          this.deps.host.signalGroup(this.lifecycle.pid, this.spec.stopSignal);
           // a stopped (SIGSTOPped) process acts on its stop signal only once continued, as systemd does
-          if (this.spec.stopSignal !== 'SIGCONT') signalGroup(this.lifecycle.pid, 'SIGCONT');
+          if (this.spec.stopSignal !== 'SIGCONT') this.deps.host.signalGroup(this.lifecycle.pid, 'SIGCONT');
         }
-        clearTimeout(this.stopTimer);
-        this.stopTimer = setTimeout(() => {
+        this.stopTimer?.cancel();
+        this.stopTimer = this.deps.host.clock.after(effect.seconds * 1000, () => {
           this.deps.logger.warn(
             { component: this.id, stopTimeout: effect.seconds },
             `component did not stop within ${effect.seconds}s: SIGKILL`,
           );
           this.apply(() => this.lifecycle.stopTimedOut(), 'stop timeout: SIGKILL');
-        }, effect.seconds * 1000);
+        });
         break;
       case 'kill-group':
-        if (this.pgid !== undefined) signalGroup(this.pgid, 'SIGKILL');
+        this.killGroup();
+        break;
+      case 'end-group':
+        void this.endGroup(effect.pid, effect.exit);
         break;
       case 'cancel-stop-timer':
-        clearTimeout(this.stopTimer);
+        this.stopTimer?.cancel();
         this.stopTimer = undefined;
         break;
       case 'watch-readiness':
@@ -262,83 +292,72 @@ export class Component {
       case 'cancel-backoff':
         this.cancelBackoff();
         break;
+      case 'give-up':
+        // told to the supervisor by apply(), once this change is reported
+        break;
     }
+  }
+
+  /** The one place a component's process group gets SIGKILL; false when there is none (left). */
+  private killGroup(pgid = this.pgid): boolean {
+    return pgid !== undefined && this.deps.host.signalGroup(pgid, 'SIGKILL');
   }
 
   private spawn(): void {
     const spec = this.spec;
     this.generation += 1;
     const run = this.generation;
-    // <user>: setpriv with the user's groups, HOME, USER and LOGNAME (src/process/users.ts)
-    const planned = planSpawn(spec, spec.user);
-    if (!planned.ok) {
-      this.failSpawn(new SpawnError(planned.message, planned.code));
-      return;
-    }
-    const { plan } = planned;
-    if (plan.warning && firstTime(plan.warning)) this.deps.logger.warn(plan.warning);
     const fdReadiness = spec.readiness?.type === 'fd' ? spec.readiness.fd : undefined;
-    const captured = spec.output !== 'inherit';
-    const stdio: StdioSlot[] = [
-      this.deps.inheritStdin ? 'inherit' : 'ignore',
-      captured ? 'pipe' : childStdio(1),
-      captured ? 'pipe' : childStdio(2),
-    ];
-    if (fdReadiness !== undefined) {
-      while (stdio.length < fdReadiness) stdio.push('ignore');
-      stdio[fdReadiness] = 'pipe';
-    }
-    const started = spawnProcess({
-      file: plan.file,
-      args: plan.args,
-      cwd: spec.workingDirectory,
-      env: childEnvironment(plan.env),
-      ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
-      stdio,
-      newGroup: true,
-      ...(this.deps.terminal ? { terminal: this.deps.terminal } : {}),
-    });
-    // the child has its own descriptors by now: our reopened copies of stdout/stderr can go
-    releaseChildStdio(stdio);
-    started.then(
-      (spawned) => this.onSpawned(spawned, run, fdReadiness),
-      (error: SpawnError) => this.failSpawn(error),
-    );
+    this.deps.host
+      .launch({
+        command: spec.command,
+        args: spec.args,
+        cwd: spec.workingDirectory,
+        env: spec.env,
+        ...(spec.user !== undefined ? { user: spec.user } : {}),
+        stdin: this.deps.inheritStdin ? 'inherit' : 'ignore',
+        output: spec.output === 'inherit' ? 'inherit' : 'capture',
+        ...(fdReadiness !== undefined ? { readyFd: fdReadiness } : {}),
+        ...(this.deps.terminal ? { terminal: this.deps.terminal } : {}),
+      })
+      .then(
+        (launched) => this.onSpawned(launched, run),
+        (error: SpawnError) => this.failSpawn(error),
+      );
   }
 
-  private onSpawned(spawned: Spawned, run: number, fdReadiness: number | undefined): void {
-    const { pid, pipes } = spawned;
+  private onSpawned(launched: Launched, run: number): void {
+    const { pid, readyPipe } = launched;
     const spec = this.spec;
     this.pgid = pid;
     this.deps.onGroupStarted?.(pid);
     this.outputs = [];
     for (const stream of ['stdout', 'stderr'] as const) {
-      const pipe = pipes.get(stream === 'stdout' ? 1 : 2);
+      const pipe = launched[stream];
       if (!pipe) continue;
       this.outputs.push(pipe);
       void this.deps.attachOutput(pipe, {
         component: spec.id,
         stream,
-        mode: spec.output as 'json' | 'raw',
+        mode: spec.output === 'raw' ? 'raw' : 'json',
         pid,
       });
     }
-    void spawned.exited.then((status) => this.onProcessExit(pid, status));
+    void launched.exited.then((status) => this.onProcessExit(pid, status));
     this.deps.logger.info(
       // as written: the expanded ${VAR}s may be secrets (design.md §7)
       { component: spec.id, pid, command: spec.shown.command, args: spec.shown.args },
       'component started',
     );
-    this.apply(() => this.lifecycle.spawned(pid, Date.now()));
-    for (const signal of this.pendingSignals.splice(0)) signalGroup(pid, signal);
-    const readyPipe = fdReadiness !== undefined ? pipes.get(fdReadiness) : undefined;
+    this.apply(() => this.lifecycle.spawned(pid, this.deps.host.clock.now()));
+    for (const signal of this.pendingSignals.splice(0)) this.deps.host.signalGroup(pid, signal);
     if (readyPipe) {
       if (this.deps.watchReadyFd && run === this.generation)
         this.deps.watchReadyFd(readyPipe, () => {
           if (run === this.generation) this.apply(() => this.lifecycle.becameReady());
         });
       // the descriptor belongs to this run only: closed when the run's process is gone
-      void spawned.exited.then(() => readyPipe.destroy());
+      void launched.exited.then(() => readyPipe.destroy());
     }
   }
 
@@ -349,28 +368,36 @@ export class Component {
       { component: this.id, command: this.spec.shown.command, code: error.code, reason: error.message },
       `cannot start component: ${error.message}${error.fatal ? '' : ' (a shortage: trying again)'}`,
     );
-    this.apply(() => this.lifecycle.spawnFailed(error.message, error.code, error.fatal));
+    this.apply(() =>
+      this.lifecycle.spawnFailed(error.message, error.code, error.fatal, () =>
+        this.deps.restartVerdict(this),
+      ),
+    );
   }
 
-  private async onProcessExit(pid: number, status: ExitStatus): Promise<void> {
-    const { code, signal } = status;
+  private onProcessExit(pid: number, status: ExitStatus): void {
     if (status.terminalTakenBack)
       this.deps.logger.debug({ component: this.id, pid }, 'the terminal is ours again');
-    const exit: ProcessExit = {
-      code,
-      signal,
-      exitCode: signal ? 128 + signalNumber(signal) : (code ?? 0),
-    };
-    // Leftovers of the group die with the main process, before anything else happens, so a
-    // restart never meets a stale worker holding the port.
+    const { code, signal } = status;
+    const exit: ProcessExit = { code, signal, exitCode: signal ? 128 + signalNumber(signal) : (code ?? 0) };
+    this.apply(() => this.lifecycle.exited(pid, exit));
+  }
+
+  /**
+   * The main process `pid` is gone: what is left of its group goes too, before anything else
+   * happens (tini mode first asks it with SIGTERM), then the lifecycle learns what the exit means.
+   */
+  private async endGroup(pid: number, exit: ProcessExit): Promise<void> {
+    const { code, signal } = exit;
+    const host = this.deps.host;
     const grace = this.deps.leftoverGraceMs;
-    if (grace !== undefined && signalGroup(pid, 'SIGTERM') && !(await waitGroupGone(pid, grace))) {
+    if (grace !== undefined && host.signalGroup(pid, 'SIGTERM') && !(await host.waitGroupGone(pid, grace))) {
       this.deps.logger.warn(
         { component: this.id, graceMs: grace },
         'leftover processes ignored SIGTERM: SIGKILL',
       );
     }
-    const gone = !signalGroup(pid, 'SIGKILL') || (await waitGroupGone(pid, LEFTOVER_GRACE_MS));
+    const gone = !this.killGroup(pid) || (await host.waitGroupGone(pid, LEFTOVER_GRACE_MS));
     if (gone && this.pgid === pid) {
       // the group id may be reused by anyone from now on: never signal it again
       this.pgid = undefined;
@@ -387,7 +414,7 @@ export class Component {
       { component: this.id, pid, code, signal },
       `component exited with ${describeExit(exit)}`,
     );
-    this.apply(() => this.lifecycle.exited(exit, Date.now()));
+    this.apply(() => this.lifecycle.groupEnded(exit, host.clock.now(), () => this.deps.restartVerdict(this)));
   }
 
   /**
@@ -400,36 +427,38 @@ export class Component {
     this.outputs = [];
     const open = outputs.filter((stream) => !stream.destroyed && !stream.readableEnded);
     if (open.length === 0) return;
-    setTimeout(() => {
-      const stillOpen = open.filter((stream) => !stream.destroyed && !stream.readableEnded);
-      if (stillOpen.length === 0) return;
-      this.deps.logger.warn(
-        { component: this.id, graceMs: OUTPUT_GRACE_MS },
-        "a process outside the component's group still holds its output open: closing it",
-      );
-      for (const stream of stillOpen) stream.destroy();
-    }, OUTPUT_GRACE_MS).unref();
+    this.deps.host.clock.after(
+      OUTPUT_GRACE_MS,
+      () => {
+        const stillOpen = open.filter((stream) => !stream.destroyed && !stream.readableEnded);
+        if (stillOpen.length === 0) return;
+        this.deps.logger.warn(
+          { component: this.id, graceMs: OUTPUT_GRACE_MS },
+          "a process outside the component's group still holds its output open: closing it",
+        );
+        for (const stream of stillOpen) stream.destroy();
+      },
+      { unref: true },
+    );
   }
 
   private scheduleRestart(delayMs: number): void {
-    if (!this.deps.allowRestart(this)) return;
     if (delayMs > 0)
       this.deps.logger.info({ component: this.id, delayMs }, `restarting in ${(delayMs / 1000).toFixed(2)}s`);
     this.cancelBackoff();
-    this.nextStartAt = Date.now() + delayMs;
+    const clock = this.deps.host.clock;
+    this.nextStartAt = clock.now() + delayMs;
     const elapsed = () => {
       this.backoffTimer = undefined;
       this.apply(() => this.lifecycle.backoffElapsed(), 'backoff over: starting again');
     };
     // even an immediate restart waits for the next turn of the event loop: the event that caused
     // it runs to completion first, and a crash loop cannot starve timers, signals or HTTP
-    this.backoffTimer = delayMs > 0 ? setTimeout(elapsed, delayMs) : setImmediate(elapsed);
+    this.backoffTimer = delayMs > 0 ? clock.after(delayMs, elapsed) : clock.soon(elapsed);
   }
 
   private cancelBackoff(): void {
-    if (this.backoffTimer === undefined) return;
-    if ('refresh' in this.backoffTimer) clearTimeout(this.backoffTimer);
-    else clearImmediate(this.backoffTimer);
+    this.backoffTimer?.cancel();
     this.backoffTimer = undefined;
   }
 
@@ -445,9 +474,9 @@ export class Component {
       });
       return;
     }
-    this.readinessTimer = setTimeout(() => {
+    this.readinessTimer = this.deps.host.clock.after(this.spec.startDelay * 1000, () => {
       if (generation === this.generation) this.apply(() => this.lifecycle.becameReady());
-    }, this.spec.startDelay * 1000);
+    });
   }
 
   private watchLiveness(): void {
@@ -482,7 +511,7 @@ export class Component {
 
   private stopChecks(): void {
     this.generation += 1;
-    clearTimeout(this.readinessTimer);
+    this.readinessTimer?.cancel();
     this.readinessTimer = undefined;
     for (const probe of this.probes) probe.stop();
     this.probes = [];

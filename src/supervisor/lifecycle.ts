@@ -2,6 +2,12 @@
 // Every event returns the effects the impure runner (component.ts) must carry out; nothing
 // here touches a process, a timer or the clock, so every transition is unit-tested directly.
 //
+// Every decision about one component is made here: when to spawn, signal, SIGKILL and end what is
+// left of a process group, whether an exit is restarted (by policy, and by the supervisor's
+// restart-intensity verdict, which comes in as an input), after how long, and in which state with
+// which reason. component.ts carries the effects out through the process host and reports each
+// state change once.
+//
 //            start                spawned            ready
 //   stopped ───────▶ starting ──────────────▶ (starting) ──────▶ running
 //      ▲                 │  ▲ backoff elapsed                     │
@@ -17,8 +23,13 @@ export type Effect =
   | { type: 'spawn' }
   /** send the stop signal to the process group and arm the stop timer */
   | { type: 'stop-group'; seconds: number }
-  /** SIGKILL whatever is left of the process group */
+  /** SIGKILL the process group now (the stop timer ran out) */
   | { type: 'kill-group' }
+  /**
+   * The main process `pid` exited: end what is left of its group (design.md §3: it dies with its
+   * main process, so a restart never meets a stale worker), then report groupEnded
+   */
+  | { type: 'end-group'; pid: number; exit: ProcessExit }
   /** begin readiness (check or startDelay) */
   | { type: 'watch-readiness' }
   /** begin liveness checks (the component just became ready) */
@@ -26,12 +37,21 @@ export type Effect =
   /** end every check and readiness timer */
   | { type: 'stop-checks' }
   | { type: 'cancel-stop-timer' }
-  /** a restart by policy: the runner asks the supervisor (restart intensity), then waits delayMs */
+  /** a restart by policy, already allowed by the supervisor: wait delayMs, then backoffElapsed */
   | { type: 'restart'; delayMs: number }
-  | { type: 'cancel-backoff' };
+  | { type: 'cancel-backoff' }
+  /** the restart intensity was exceeded: the supervisor gives up (after this change is reported) */
+  | { type: 'give-up' };
+
+/**
+ * The supervisor's answer when an exit would be restarted by policy: `allowed` (and counted toward
+ * the restart intensity), `disabled` (it is stopping, or tini mode after a forwarded TERM/INT), or
+ * `exceeded` (one restart too many within the period: it gives up, design.md §3).
+ */
+export type RestartVerdict = 'allowed' | 'disabled' | 'exceeded';
 
 /** each backoff wait is varied by up to this fraction either way (design.md §3) */
-export const JITTER = 0.1;
+export const BACKOFF_JITTER = 0.1;
 /** the shortest wait before trying again to start a process that could not be started */
 export const SHORTAGE_RETRY_FLOOR_MS = 500;
 
@@ -115,7 +135,7 @@ export class Lifecycle {
         this.stopIntent = 'stop';
         return [];
       case 'backoff':
-        this.enterStopped('stopped by operator');
+        this.enterStopped(this.stoppedReason());
         return [{ type: 'cancel-backoff' }];
       default:
         if (byOperator) this.notReadyReason = 'stopped by operator';
@@ -167,7 +187,12 @@ export class Lifecycle {
    * ENOMEM...) that may pass: handled like a crash, restarted by policy with the backoff, and so
    * counted toward the restart intensity (design.md §3 rev. 2).
    */
-  spawnFailed(reason: string, code: string | undefined, fatal: boolean): Effect[] {
+  spawnFailed(
+    reason: string,
+    code: string | undefined,
+    fatal: boolean,
+    restartVerdict: () => RestartVerdict,
+  ): Effect[] {
     this.startError = { message: reason, ...(code ? { code } : {}) };
     this.pid = undefined;
     this.ready = false;
@@ -185,6 +210,8 @@ export class Lifecycle {
       this.notReadyReason = `cannot start: ${reason}`;
       return [];
     }
+    const refused = this.refusedRestart(restartVerdict(), `cannot start: ${reason}`);
+    if (refused) return refused;
     // never at once, even with no backoff configured: a shortage needs time to pass, and
     // retrying in a tight loop would only keep it
     const delayMs = Math.max(this.nextBackoff(0), SHORTAGE_RETRY_FLOOR_MS);
@@ -228,8 +255,16 @@ export class Lifecycle {
     return this.state === 'stopping' ? [{ type: 'kill-group' }] : [];
   }
 
-  /** The main process exited (already reaped). */
-  exited(exit: ProcessExit, now: number): Effect[] {
+  /** The main process `pid` exited (already reaped): what is left of its group goes first. */
+  exited(pid: number, exit: ProcessExit): Effect[] {
+    return [{ type: 'end-group', pid, exit }];
+  }
+
+  /**
+   * The run is over: its main process exited and its group is gone (or was waited for long
+   * enough). What the exit means: stopped, restarted (if the supervisor's verdict allows), fatal.
+   */
+  groupEnded(exit: ProcessExit, now: number, restartVerdict: () => RestartVerdict): Effect[] {
     if (this.state !== 'starting' && this.state !== 'running' && this.state !== 'stopping') return [];
     const wasStopping = this.state === 'stopping';
     const intent = this.stopIntent;
@@ -246,8 +281,7 @@ export class Lifecycle {
     this.lastExit = { code: exit.exitCode, reason, at: now, ...(exit.signal ? { signal: exit.signal } : {}) };
     this.pid = undefined;
     this.ready = false;
-    // Leftovers of its process group die with it, so a restart never meets a stale worker.
-    const effects: Effect[] = [{ type: 'stop-checks' }, { type: 'kill-group' }];
+    const effects: Effect[] = [{ type: 'stop-checks' }];
     if (wasStopping) effects.push({ type: 'cancel-stop-timer' });
 
     if (reason === 'stopped') {
@@ -255,13 +289,7 @@ export class Lifecycle {
         this.shortRuns = 0;
         return [...effects, ...this.enterStarting(true)];
       }
-      this.enterStopped(
-        this.stoppedByOperator
-          ? 'stopped by operator'
-          : this.restartPending
-            ? 'restarting: waiting for its turn'
-            : 'stopped',
-      );
+      this.enterStopped(this.stoppedReason());
       return effects;
     }
 
@@ -277,6 +305,8 @@ export class Lifecycle {
       return effects;
     }
 
+    const refused = this.refusedRestart(restartVerdict(), `exited with ${describeExit(exit)}`);
+    if (refused) return [...effects, ...refused];
     const delayMs = this.nextBackoff((now - (this.startedAt ?? now)) / 1000);
     this.state = 'backoff';
     this.notReadyReason = `restarting after ${describeExit(exit)}`;
@@ -292,7 +322,8 @@ export class Lifecycle {
   /**
    * The wait before the next start after a run of `ranFor` seconds: none after a stable run (and
    * the doubling starts over), else backoffInitial doubled per short run in a row, capped at
-   * backoffMax, varied by up to ±JITTER so components that failed together do not restart in step.
+   * backoffMax, varied by up to ±BACKOFF_JITTER so components that failed together do not restart
+   * in step.
    */
   private nextBackoff(ranFor: number): number {
     if (ranFor >= this.options.restart.resetAfter) {
@@ -302,7 +333,30 @@ export class Lifecycle {
     const { backoffInitial, backoffMax } = this.options.restart;
     const base = Math.min(backoffInitial * 2 ** this.shortRuns, backoffMax);
     this.shortRuns += 1;
-    return Math.round(base * (1 + (this.random() * 2 - 1) * JITTER) * 1000);
+    return Math.round(base * (1 + (this.random() * 2 - 1) * BACKOFF_JITTER) * 1000);
+  }
+
+  /**
+   * The policy would restart after `what`, but the supervisor said no: the component stops here,
+   * saying why (and, past the restart intensity, the supervisor gives up). undefined: allowed.
+   */
+  private refusedRestart(verdict: RestartVerdict, what: string): Effect[] | undefined {
+    switch (verdict) {
+      case 'allowed':
+        return undefined;
+      case 'disabled':
+        this.enterStopped(`${what}: not restarted, the supervisor is stopping`);
+        return [];
+      case 'exceeded':
+        this.enterStopped(`${what}: restart intensity exceeded, giving up`);
+        return [{ type: 'give-up' }];
+    }
+  }
+
+  /** why it is stopped, when it was asked to stop (by an operator, a restart of everything, shutdown) */
+  private stoppedReason(): string {
+    if (this.stoppedByOperator) return 'stopped by operator';
+    return this.restartPending ? 'restarting: waiting for its turn' : 'stopped';
   }
 
   /** `isRestart`: a respawn by policy or operator restart, counted in `restarts` (a start from stopped is not) */

@@ -85,7 +85,7 @@ export interface SupervisorEventMap {
   /** orphans (not components) were reaped */
   reaped: [count: number];
   /** a reload was attempted */
-  reload: [result: 'success' | 'failure', message: string];
+  reload: [attempt: ReloadAttempt];
   /** a component a reload removed is gone (stopped, and no longer listed) */
   removed: [id: string];
 }
@@ -95,6 +95,11 @@ export interface SupervisorView extends EventEmitter<SupervisorEventMap> {
   component(id: string): ComponentStatus | undefined;
   readonly phase: SupervisorPhase;
 }
+
+/** a reload: what it changed, or why the registry was refused (then nothing changed) */
+export type ReloadAttempt =
+  | { result: 'success'; changes: ReloadChanges }
+  | { result: 'failure'; reason: string };
 
 /** what a reload did, server ids by what happened to them */
 export interface ReloadChanges {

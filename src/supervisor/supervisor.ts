@@ -5,12 +5,14 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CheckOutcome, StartProbe } from '../health/check.js';
+import type { ProcessHost, Timer } from '../process/host.js';
 import { describeSignal, parseSignalArgument } from '../process/signals.js';
 import type { Registry, RegistryConfig, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
 import { AFTER_KILL_GRACE_MS } from './deadline.js';
 import { RestartIntensity } from './intensity.js';
-import { stopOrder } from './ordering.js';
+import type { RestartVerdict } from './lifecycle.js';
+import { startOrder, stopOrder } from './ordering.js';
 import { diffServers } from './reload.js';
 import type {
   ComponentState,
@@ -23,6 +25,8 @@ import type {
 } from './status.js';
 
 export interface SupervisorOptions {
+  /** the operating system as the core sees it: processes, groups, timers, the clock */
+  host: ProcessHost;
   registry: Registry;
   logger: Logger;
   attachOutput: AttachOutput;
@@ -53,6 +57,7 @@ export type Outcome = { kind: 'stopped' } | { kind: 'gave-up' };
 export class Supervisor extends EventEmitter<SupervisorEventMap> implements SupervisorControl {
   private registry: Registry;
   private readonly logger: Logger;
+  private readonly host: ProcessHost;
   private readonly byId = new Map<string, Component>();
   private intensity: RestartIntensity;
   private currentPhase: SupervisorPhase = 'starting';
@@ -77,6 +82,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     super();
     this.registry = options.registry;
     this.logger = options.logger;
+    this.host = options.host;
     const { max, period } = options.registry.config.restartIntensity;
     this.intensity = new RestartIntensity(max, period);
     this.outcome = new Promise((resolve) => {
@@ -170,10 +176,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
         this.waitingForTurn.clear();
         return;
       }
-      const waiting = [...this.waitingForTurn];
-      if (waiting.length === 0) return;
-      const priority = Math.min(...waiting.map((c) => c.spec.startPriority));
-      const group = waiting.filter((c) => c.spec.startPriority === priority);
+      const first = startOrder(this.waitingForTurn)[0];
+      if (!first) return;
+      const { priority, members: group } = first;
       for (const component of group) this.waitingForTurn.delete(component);
       const members = group.filter((c) => this.isCurrent(c) && !c.lifecycle.stoppedByOperator);
       if (members.length === 0) continue;
@@ -235,12 +240,12 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       `draining: /readyz answers 503 from now on, the components stop in ${delay}s`,
     );
     const drained = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.host.clock.after(delay * 1000, () => {
         this.endDrain = undefined;
         resolve();
-      }, delay * 1000);
+      });
       this.endDrain = () => {
-        clearTimeout(timer);
+        timer.cancel();
         this.endDrain = undefined;
         resolve();
       };
@@ -336,7 +341,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       // the registry's own error says which file, line and element
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error({ reason: message }, 'reload failed: the running registry stays in place');
-      this.emit('reload', 'failure', message);
+      this.emit('reload', { result: 'failure', reason: message });
       return { ok: false, status: 422, message: `reload failed, nothing changed:\n${message}` };
     }
     const diff = diffServers(this.registry.servers, next.servers);
@@ -381,7 +386,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       unchanged: diff.unchanged,
     };
     this.logger.info(summary, 'registry reloaded');
-    this.emit('reload', 'success', JSON.stringify(summary));
+    this.emit('reload', { result: 'success', changes: summary });
     return {
       ok: true,
       message: describeReload(next.file, summary, listeners),
@@ -417,8 +422,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     const abandoned = new Promise<void>((resolve) => {
       giveUpWaiting = resolve;
     });
-    let afterKill: NodeJS.Timeout | undefined;
-    const deadline = setTimeout(() => {
+    let afterKill: Timer | undefined;
+    const deadline = this.host.clock.after(shutdownTimeout * 1000, () => {
       this.logger.warn(
         { shutdownTimeout },
         `shutdown took longer than ${shutdownTimeout}s: SIGKILL to every component`,
@@ -426,8 +431,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       killed = true;
       this.killAll();
       // a process in uninterruptible sleep can outlive SIGKILL: we do not wait for it forever
-      afterKill = setTimeout(giveUpWaiting, AFTER_KILL_GRACE_MS);
-    }, shutdownTimeout * 1000);
+      afterKill = this.host.clock.after(AFTER_KILL_GRACE_MS, giveUpWaiting);
+    });
     try {
       for (const group of stopOrder(this.list())) {
         const running = group.members.filter((c) => !c.settled);
@@ -441,8 +446,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
         if (killed && !running.every((c) => c.settled)) break;
       }
     } finally {
-      clearTimeout(deadline);
-      clearTimeout(afterKill);
+      deadline.cancel();
+      afterKill?.cancel();
     }
     const left = this.list().filter((c) => !c.settled);
     if (left.length > 0) {
@@ -461,6 +466,7 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
 
   private createComponent(spec: ServerSpec): Component {
     return new Component(spec, {
+      host: this.host,
       logger: this.logger,
       attachOutput: this.options.attachOutput,
       ...(this.options.startProbe ? { startProbe: this.options.startProbe } : {}),
@@ -477,32 +483,33 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
             onGroupGone: (pgid: number) => this.options.groupWatch?.gone(pgid),
           }
         : {}),
-      allowRestart: (component) => this.allowRestart(component),
+      restartVerdict: (component) => this.restartVerdict(component),
+      giveUp: () => void this.shutdown('restart intensity exceeded', true),
       onStateChange: (component, previous) => this.onStateChange(component, previous),
       onCheck: (component, kind, outcome: CheckOutcome) =>
         this.emit('check', component.id, kind, outcome.ok, outcome.durationSeconds),
     });
   }
 
-  private allowRestart(component: Component): boolean {
-    if (this.restartsDisabled || this.shuttingDown()) {
-      component.stop();
-      return false;
-    }
-    if (this.intensity.allow(Date.now())) return true;
+  /**
+   * May `component` be restarted after its exit? A question only: the component stops by itself
+   * on a no, and tells giveUp() once that change is reported (so nothing re-enters it).
+   */
+  private restartVerdict(component: Component): RestartVerdict {
+    if (this.restartsDisabled || this.shuttingDown()) return 'disabled';
+    if (this.intensity.allow(this.host.clock.now())) return 'allowed';
     const { max, period } = this.registry.config.restartIntensity;
     this.logger.error(
       { component: component.id, max, period },
       `restart intensity exceeded (more than ${max} restarts in ${period}s): giving up`,
     );
-    component.stop();
-    void this.shutdown('restart intensity exceeded', true);
-    return false;
+    return 'exceeded';
   }
 
   private onStateChange(component: Component, previous: ComponentState): void {
     const status = component.status();
-    this.logger.debug({ component: component.id, from: previous, to: status.state }, 'state change');
+    const reason = status.changes.at(-1)?.reason;
+    this.logger.debug({ component: component.id, from: previous, to: status.state, reason }, 'state change');
     if (previous === 'starting' && status.state === 'running')
       this.logger.info({ component: component.id, pid: status.pid }, 'component ready');
     this.emit('state', status, previous);

@@ -1,7 +1,7 @@
 // How a component's status reads to a person: the `status` table and the status page show the
 // same words, so both format through here. Input is the JSON API's shape (ComponentJson), which
 // is what the CLI receives over the socket and what the page renders from.
-import type { ComponentJson } from '../http/app.js';
+import type { ComponentJson } from './component-json.js';
 
 /** 42s, 3m12s, 2h03m, 3d04h: two units at most, like `docker ps` and `kubectl get` */
 export function formatDuration(seconds: number): string {

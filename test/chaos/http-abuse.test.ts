@@ -20,8 +20,8 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, test } from 'node:test';
-import type { ComponentJson } from '../../src/http/app.js';
 import { serverTimeouts } from '../../src/http/listen.js';
+import type { ComponentJson } from '../../src/view/component-json.js';
 import { socketRequest } from '../control/harness.js';
 import { repoRoot } from '../helpers/paths.js';
 import {

@@ -33,8 +33,10 @@ test('the control token reaches neither a component nor an exec check; the rest 
         id: 'app',
         command: 'sh',
         args: ['-c', `env > '${componentEnv}'; exec sleep 100000`],
+        // renamed into place: the check runs again every 0.2 s, and the test must never read the
+        // file just truncated by the next run
         extra: `<readiness type="exec" command="sh" interval="0.2" timeout="2">
-          <argument>-c</argument><argument>env > '${checkEnv}'</argument>
+          <argument>-c</argument><argument>env > '${checkEnv}.tmp' &amp;&amp; mv '${checkEnv}.tmp' '${checkEnv}'</argument>
         </readiness>`,
       },
     ],

@@ -4,7 +4,7 @@
 import { copyFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
-import type { ComponentJson } from '../../src/http/app.js';
+import type { ComponentJson } from '../../src/view/component-json.js';
 import { type RunningCli, runCli } from '../helpers/processes.js';
 import { type TestServer, writeRegistry } from '../helpers/registry.js';
 import { freePort } from '../helpers/stack.js';

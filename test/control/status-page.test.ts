@@ -3,9 +3,9 @@
 // What a person sees in a browser is status-page-browser.test.ts.
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import type { ComponentJson } from '../../src/http/app.js';
 import { escapeHtml, renderStatusPage } from '../../src/http/status-page.js';
 import type { LogLine } from '../../src/log/buffer.js';
+import type { ComponentJson } from '../../src/view/component-json.js';
 import { status } from '../helpers/fake-view.js';
 import { killAllStarted } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';

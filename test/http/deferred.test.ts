@@ -33,7 +33,7 @@ test('probes, reaps and reloads before the metrics exist are counted once they d
   view.emit('check', 'is', 'readiness', false, 0.002);
   view.emit('check', 'is', 'readiness', true, 0.001);
   view.emit('reaped', 3);
-  view.emit('reload', 'failure', 'line 3');
+  view.emit('reload', { result: 'failure', reason: 'line 3' });
   const metrics = createMetrics(early.view, { version: '1.0.0', pid1: false, defaultMetrics: false });
   early.stop();
   view.emit('check', 'is', 'liveness', true, 0.001);

@@ -76,7 +76,7 @@ test('every metric of design.md §6, with its type, values from the snapshot, an
   view.emit('check', 'is', 'liveness', false, 1.1);
   view.emit('reaped', 3);
   view.emit('reaped', 1);
-  view.emit('reload', 'failure', 'line 3: unknown element');
+  view.emit('reload', { result: 'failure', reason: 'line 3: unknown element' });
 
   const { contentType, body } = await metrics.render();
   assert.equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');

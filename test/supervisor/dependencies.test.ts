@@ -13,7 +13,7 @@ import {
   stopWaves,
   waitingFor,
 } from '../../src/supervisor/dependencies.js';
-import { priorityGroups, stopOrder } from '../../src/supervisor/ordering.js';
+import { startOrder, stopOrder } from '../../src/supervisor/ordering.js';
 
 const node = (
   id: string,
@@ -194,7 +194,7 @@ test('stop waves: dependents first within a group; without dependencies the grou
     { spec: { id: 'b', startPriority: 2 } },
     { spec: { id: 'c', startPriority: 1 } },
   ];
-  assert.deepEqual(stopOrder(plain), priorityGroups(plain).reverse());
+  assert.deepEqual(stopOrder(plain), startOrder(plain).reverse());
 });
 
 // ---- property --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import {
   type Effect,
   Lifecycle,
   type ProcessExit,
+  type RestartVerdict,
   SHORTAGE_RETRY_FLOOR_MS,
 } from '../../src/supervisor/lifecycle.js';
 
@@ -23,6 +24,13 @@ const killed = (signal: NodeJS.Signals, n: number): ProcessExit => ({
   exitCode: 128 + n,
 });
 const types = (effects: Effect[]) => effects.map((e) => e.type);
+const allowed = (): RestartVerdict => 'allowed';
+/** the main process exited and its group is gone: what exited() and groupEnded() say together */
+function ended(l: Lifecycle, exit: ProcessExit, now: number, verdict = allowed): Effect[] {
+  const first = l.exited(l.pid ?? 1, exit);
+  assert.deepEqual(types(first), ['end-group']);
+  return l.groupEnded(exit, now, verdict);
+}
 
 /** a lifecycle already running (spawned at t=0, ready) */
 function running(spec: Partial<RestartSpec> = {}, random = () => 0.5): Lifecycle {
@@ -51,9 +59,11 @@ describe('lifecycle', () => {
 
   test('a crash after a stable run restarts at once and resets the backoff', () => {
     const l = running({ resetAfter: 10 });
-    const effects = l.exited(killed('SIGKILL', 9), 10_000);
-    assert.deepEqual(effects.at(-1), { type: 'restart', delayMs: 0 });
-    assert.ok(types(effects).includes('kill-group'), 'leftovers of the group are killed');
+    assert.deepEqual(l.exited(100, killed('SIGKILL', 9)), [
+      { type: 'end-group', pid: 100, exit: killed('SIGKILL', 9) },
+    ]);
+    assert.equal(l.state, 'running', 'nothing is decided before the leftovers of the group are gone');
+    l.groupEnded(killed('SIGKILL', 9), 10_000, allowed);
     assert.equal(l.state, 'backoff');
     assert.equal(l.exits.signaled, 1);
     assert.deepEqual(l.lastExit, { code: 137, signal: 'SIGKILL', reason: 'signaled', at: 10_000 });
@@ -68,7 +78,7 @@ describe('lifecycle', () => {
     let now = 0;
     for (let i = 0; i < 6; i++) {
       now += 500; // each run lasts 0.5 s: short
-      const effect = l.exited(exitCode(1), now).at(-1);
+      const effect = ended(l, exitCode(1), now).at(-1);
       assert.equal(effect?.type, 'restart');
       delays.push(effect?.type === 'restart' ? effect.delayMs : -1);
       l.backoffElapsed();
@@ -86,47 +96,47 @@ describe('lifecycle', () => {
       [0.5, 1000],
     ] as const) {
       const l = running({ backoffInitial: 1 }, () => random);
-      const effect = l.exited(exitCode(1), 100).at(-1);
+      const effect = ended(l, exitCode(1), 100).at(-1);
       assert.equal(effect?.type === 'restart' ? effect.delayMs : -1, expected);
     }
   });
 
   test('a stable run after short ones starts the backoff over', () => {
     const l = running({ backoffInitial: 1, resetAfter: 10 });
-    l.exited(exitCode(1), 100); // short: 1 s
+    ended(l, exitCode(1), 100); // short: 1 s
     l.backoffElapsed();
     l.spawned(101, 1200);
-    l.exited(exitCode(1), 1300); // short: 2 s
+    ended(l, exitCode(1), 1300); // short: 2 s
     l.backoffElapsed();
     l.spawned(102, 4000);
-    assert.deepEqual(l.exited(exitCode(1), 20_000).at(-1), { type: 'restart', delayMs: 0 }); // stable
+    assert.deepEqual(ended(l, exitCode(1), 20_000).at(-1), { type: 'restart', delayMs: 0 }); // stable
     l.backoffElapsed();
     l.spawned(103, 20_000);
-    assert.deepEqual(l.exited(exitCode(1), 20_100).at(-1), { type: 'restart', delayMs: 1000 });
+    assert.deepEqual(ended(l, exitCode(1), 20_100).at(-1), { type: 'restart', delayMs: 1000 });
   });
 
   test('policy never: a failure is fatal, exit 0 is stopped; no restart either way', () => {
     const failing = running({ policy: 'never' });
-    assert.ok(!types(failing.exited(exitCode(3), 50)).includes('restart'));
+    assert.ok(!types(ended(failing, exitCode(3), 50)).includes('restart'));
     assert.equal(failing.state, 'fatal');
     const clean = running({ policy: 'never' });
-    assert.ok(!types(clean.exited(exitCode(0), 50)).includes('restart'));
+    assert.ok(!types(ended(clean, exitCode(0), 50)).includes('restart'));
     assert.equal(clean.state, 'stopped');
   });
 
   test('policy on-failure: exit 0 stays stopped, a non-zero exit or a signal restarts', () => {
     const clean = running({ policy: 'on-failure' });
-    assert.ok(!types(clean.exited(exitCode(0), 50)).includes('restart'));
+    assert.ok(!types(ended(clean, exitCode(0), 50)).includes('restart'));
     assert.equal(clean.state, 'stopped');
     const failing = running({ policy: 'on-failure' });
-    assert.ok(types(failing.exited(exitCode(2), 50)).includes('restart'));
+    assert.ok(types(ended(failing, exitCode(2), 50)).includes('restart'));
     const signaled = running({ policy: 'on-failure' });
-    assert.ok(types(signaled.exited(killed('SIGTERM', 15), 50)).includes('restart'));
+    assert.ok(types(ended(signaled, killed('SIGTERM', 15), 50)).includes('restart'));
   });
 
   test('policy always restarts after exit 0 too', () => {
     const l = running({ policy: 'always' });
-    assert.ok(types(l.exited(exitCode(0), 50)).includes('restart'));
+    assert.ok(types(ended(l, exitCode(0), 50)).includes('restart'));
   });
 
   test('stop: stop signal with the stop timer; the exit is "stopped" and nothing restarts', () => {
@@ -135,8 +145,8 @@ describe('lifecycle', () => {
     assert.equal(l.state, 'stopping');
     assert.equal(l.ready, false);
     assert.deepEqual(types(l.stopTimedOut()), ['kill-group']);
-    const effects = l.exited(killed('SIGKILL', 9), 20_000);
-    assert.deepEqual(types(effects), ['stop-checks', 'kill-group', 'cancel-stop-timer']);
+    const effects = ended(l, killed('SIGKILL', 9), 20_000);
+    assert.deepEqual(types(effects), ['stop-checks', 'cancel-stop-timer']);
     assert.equal(l.state, 'stopped');
     assert.equal(l.exits.stopped, 1);
     assert.equal(l.lastExit?.reason, 'stopped');
@@ -146,7 +156,7 @@ describe('lifecycle', () => {
 
   test('stop during backoff cancels the pending restart', () => {
     const l = running();
-    l.exited(exitCode(1), 100);
+    ended(l, exitCode(1), 100);
     assert.equal(l.state, 'backoff');
     assert.deepEqual(types(l.stop()), ['cancel-backoff']);
     assert.equal(l.state, 'stopped');
@@ -156,7 +166,7 @@ describe('lifecycle', () => {
   test('operator restart: stop, then spawn again when it has exited, counted as a restart', () => {
     const l = running();
     assert.deepEqual(types(l.restart()), ['stop-checks', 'stop-group']);
-    const effects = l.exited(killed('SIGTERM', 15), 5000);
+    const effects = ended(l, killed('SIGTERM', 15), 5000);
     assert.equal(types(effects).at(-1), 'spawn');
     assert.equal(l.state, 'starting');
     assert.equal(l.restarts, 1);
@@ -167,11 +177,11 @@ describe('lifecycle', () => {
     const l = running();
     l.stop(true);
     assert.deepEqual(l.start(true), []);
-    assert.equal(types(l.exited(exitCode(0), 100)).at(-1), 'spawn');
+    assert.equal(types(ended(l, exitCode(0), 100)).at(-1), 'spawn');
     assert.equal(l.stoppedByOperator, false);
     const m = running();
     m.stop(true);
-    m.exited(exitCode(0), 100);
+    ended(m, exitCode(0), 100);
     m.start(true);
     assert.equal(m.restarts, 0);
   });
@@ -179,7 +189,7 @@ describe('lifecycle', () => {
   test('unhealthy: stopped with the stop signal, then restarted by policy with reason unhealthy', () => {
     const l = running();
     assert.deepEqual(types(l.unhealthy()), ['stop-checks', 'stop-group']);
-    const effects = l.exited(killed('SIGTERM', 15), 20_000);
+    const effects = ended(l, killed('SIGTERM', 15), 20_000);
     assert.equal(types(effects).at(-1), 'restart');
     assert.equal(l.exits.unhealthy, 1);
     assert.equal(l.lastExit?.reason, 'unhealthy');
@@ -198,7 +208,7 @@ describe('lifecycle', () => {
   test('a command that cannot be executed is fatal', () => {
     const l = new Lifecycle({ restart: restart(), stopTimeout: 10 });
     l.start();
-    l.spawnFailed('spawn nope ENOENT', 'ENOENT', true);
+    l.spawnFailed('spawn nope ENOENT', 'ENOENT', true, allowed);
     assert.equal(l.state, 'fatal');
     assert.match(l.notReadyReason ?? '', /ENOENT/);
     assert.deepEqual(types(l.start(true)), ['spawn']);
@@ -211,7 +221,7 @@ describe('lifecycle', () => {
       random: () => 0.5,
     });
     l.start();
-    const effects = l.spawnFailed('spawn /bin/sh EAGAIN', 'EAGAIN', false);
+    const effects = l.spawnFailed('spawn /bin/sh EAGAIN', 'EAGAIN', false, allowed);
     assert.equal(l.state, 'backoff');
     assert.deepEqual(effects, [{ type: 'restart', delayMs: SHORTAGE_RETRY_FLOOR_MS }]);
     assert.match(l.notReadyReason ?? '', /EAGAIN; trying again/);
@@ -222,7 +232,7 @@ describe('lifecycle', () => {
   test('a shortage at spawn under policy never is fatal', () => {
     const l = new Lifecycle({ restart: restart({ policy: 'never' }), stopTimeout: 10 });
     l.start();
-    l.spawnFailed('spawn x EMFILE', 'EMFILE', false);
+    l.spawnFailed('spawn x EMFILE', 'EMFILE', false, allowed);
     assert.equal(l.state, 'fatal');
   });
 
@@ -239,13 +249,13 @@ describe('lifecycle', () => {
     const l = new Lifecycle({ restart: restart(), stopTimeout: 7 });
     l.start();
     l.stop(true);
-    assert.deepEqual(types(l.spawnFailed('spawn x EAGAIN', 'EAGAIN', false)), ['cancel-stop-timer']);
+    assert.deepEqual(types(l.spawnFailed('spawn x EAGAIN', 'EAGAIN', false, allowed)), ['cancel-stop-timer']);
     assert.equal(l.state, 'stopped');
   });
 
   test('events that do not apply to the state are ignored', () => {
     const l = new Lifecycle({ restart: restart(), stopTimeout: 10 });
-    assert.deepEqual(l.exited(exitCode(1), 0), []);
+    assert.deepEqual(l.groupEnded(exitCode(1), 0, allowed), []);
     assert.deepEqual(l.becameReady(), []);
     assert.deepEqual(l.stopTimedOut(), []);
     assert.deepEqual(l.unhealthy(), []);
@@ -262,10 +272,66 @@ test('lifecycle: stopForRestart then start counts one restart and clears an oper
   l.spawned(1, 0);
   l.becameReady();
   l.stop(true);
-  l.exited({ code: 0, signal: null, exitCode: 0 }, 10);
+  ended(l, { code: 0, signal: null, exitCode: 0 }, 10);
   l.stopForRestart();
   assert.equal(l.stoppedByOperator, false);
   l.start();
   assert.equal(l.restarts, 1);
   assert.equal(l.state, 'starting');
+});
+
+describe("lifecycle: the supervisor's restart verdict is an input, never a call back into it", () => {
+  test('allowed: backoff as the policy says; asked only when the policy would restart', () => {
+    let asked = 0;
+    const verdict = (): RestartVerdict => {
+      asked += 1;
+      return 'allowed';
+    };
+    const l = running({ policy: 'on-failure' });
+    assert.deepEqual(types(ended(l, exitCode(0), 50, verdict)), ['stop-checks']);
+    assert.equal(asked, 0, 'a clean exit under on-failure is not a restart: nothing to ask');
+    l.start();
+    l.spawned(101, 100);
+    assert.deepEqual(types(ended(l, exitCode(1), 150, verdict)), ['stop-checks', 'restart']);
+    assert.equal(asked, 1);
+    assert.equal(l.state, 'backoff');
+  });
+
+  test('exceeded: stopped at once (no backoff), the reason says so, and the effect is give-up', () => {
+    const l = running();
+    const effects = ended(l, exitCode(3), 50, () => 'exceeded');
+    assert.deepEqual(types(effects), ['stop-checks', 'give-up']);
+    assert.equal(l.state, 'stopped');
+    assert.equal(l.notReadyReason, 'exited with code 3: restart intensity exceeded, giving up');
+    assert.equal(l.stoppedByOperator, false);
+    assert.equal(l.restarts, 0);
+    assert.equal(l.exits.exited, 1);
+  });
+
+  test('disabled (shutting down): stopped, not by an operator', () => {
+    const l = running();
+    assert.deepEqual(types(ended(l, killed('SIGTERM', 15), 50, () => 'disabled')), ['stop-checks']);
+    assert.equal(l.state, 'stopped');
+    assert.equal(l.notReadyReason, 'exited with signal SIGTERM: not restarted, the supervisor is stopping');
+  });
+
+  test('a start failure that would be retried asks too', () => {
+    const l = new Lifecycle({ restart: restart(), stopTimeout: 10 });
+    l.start();
+    assert.deepEqual(types(l.spawnFailed('spawn x EAGAIN', 'EAGAIN', false, () => 'exceeded')), ['give-up']);
+    assert.equal(l.state, 'stopped');
+    assert.equal(l.notReadyReason, 'cannot start: spawn x EAGAIN: restart intensity exceeded, giving up');
+  });
+
+  test("a stop during backoff by the supervisor is not labelled an operator's", () => {
+    const l = running();
+    ended(l, exitCode(1), 50);
+    assert.equal(l.state, 'backoff');
+    assert.deepEqual(types(l.stop()), ['cancel-backoff']);
+    assert.equal(l.notReadyReason, 'stopped');
+    const m = running();
+    ended(m, exitCode(1), 50);
+    m.stop(true);
+    assert.equal(m.notReadyReason, 'stopped by operator');
+  });
 });

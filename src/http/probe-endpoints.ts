@@ -4,7 +4,13 @@
 // which is most of a probe's cost. Everything else goes to the express app.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SupervisorView } from '../supervisor/status.js';
-import { componentLivez, componentReadyz, type HealthAnswer, livez, readyz } from './health.js';
+import {
+  componentLivez,
+  componentReadyz,
+  livez,
+  type ProbeEndpointAnswer,
+  readyz,
+} from './probe-endpoint-texts.js';
 
 /** ?verbose, ?verbose=1, ?verbose=true: on; absent, =0, =false: off (as Kubernetes reads it) */
 function flag(query: URLSearchParams, name: string): boolean {
@@ -12,7 +18,7 @@ function flag(query: URLSearchParams, name: string): boolean {
   return value !== null && value !== '0' && value !== 'false';
 }
 
-function send(req: IncomingMessage, res: ServerResponse, answer: HealthAnswer): void {
+function send(req: IncomingMessage, res: ServerResponse, answer: ProbeEndpointAnswer): void {
   res.writeHead(answer.status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(answer.body),
@@ -27,7 +33,7 @@ function send(req: IncomingMessage, res: ServerResponse, answer: HealthAnswer): 
  * Returns a handler that answers the health endpoints and returns true, or returns false for
  * every other request (and for what it cannot decode), leaving it to the next handler.
  */
-export function healthHandler(view: SupervisorView) {
+export function probeEndpointsHandler(view: SupervisorView) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const url = req.url ?? '/';

@@ -3,7 +3,7 @@
 // ?exclude=NAME (repeatable) to leave a check out.
 import type { ComponentStatus, SupervisorPhase } from '../supervisor/status.js';
 
-export interface HealthAnswer {
+export interface ProbeEndpointAnswer {
   status: 200 | 404 | 503;
   body: string;
 }
@@ -23,7 +23,7 @@ export function readyz(
   phase: SupervisorPhase,
   components: readonly ComponentStatus[],
   options: { verbose: boolean; exclude: readonly string[] },
-): HealthAnswer {
+): ProbeEndpointAnswer {
   const lines: string[] = [];
   let failed = false;
   if (shuttingDown.has(phase)) {
@@ -58,14 +58,18 @@ export function readyz(
 }
 
 /** /readyz/ID: that component's own readiness; it too fails once shutdown has begun */
-export function componentReadyz(phase: SupervisorPhase, c: ComponentStatus, verbose: boolean): HealthAnswer {
+export function componentReadyz(
+  phase: SupervisorPhase,
+  c: ComponentStatus,
+  verbose: boolean,
+): ProbeEndpointAnswer {
   if (shuttingDown.has(phase)) return fail('readyz', `[-]${c.id} not ready: shutting down`);
   if (!c.ready) return fail('readyz', `[-]${c.id} not ready: ${notReadyReason(c)}`);
   return pass('readyz', verbose, `[+]${c.id} ok`);
 }
 
 /** /livez: the supervisor answers and has not given up. Components do not count: restarting them is our job. */
-export function livez(phase: SupervisorPhase, verbose: boolean): HealthAnswer {
+export function livez(phase: SupervisorPhase, verbose: boolean): ProbeEndpointAnswer {
   if (phase === 'gave-up') return fail('livez', '[-]supervisor failed: gave up (restart intensity exceeded)');
   return pass('livez', verbose, '[+]supervisor ok');
 }
@@ -76,7 +80,7 @@ export function livez(phase: SupervisorPhase, verbose: boolean): HealthAnswer {
  * under a policy that does not restart it): 200. Crashed and waiting to restart (backoff), or
  * given up on (fatal): 503.
  */
-export function componentLivez(c: ComponentStatus, verbose: boolean): HealthAnswer {
+export function componentLivez(c: ComponentStatus, verbose: boolean): ProbeEndpointAnswer {
   if (c.state === 'backoff' || c.state === 'fatal') {
     const exit = c.lastExit ? `, last exit code ${c.lastExit.code} (${c.lastExit.reason})` : '';
     return fail('livez', `[-]${c.id} failed: ${c.state}${exit}`);
@@ -84,11 +88,11 @@ export function componentLivez(c: ComponentStatus, verbose: boolean): HealthAnsw
   return pass('livez', verbose, `[+]${c.id} ok`);
 }
 
-function pass(name: string, verbose: boolean, line: string): HealthAnswer {
+function pass(name: string, verbose: boolean, line: string): ProbeEndpointAnswer {
   return { status: 200, body: verbose ? `${line}\n${name} check passed\n` : 'ok\n' };
 }
 
 /** a single check's failure always says why: there is no list to keep short */
-function fail(name: string, line: string): HealthAnswer {
+function fail(name: string, line: string): ProbeEndpointAnswer {
   return { status: 503, body: `${line}\n${name} check failed\n` };
 }
