@@ -3,7 +3,7 @@
 // when each fake process is ready, exits or ignores its stop signal, and moves the clock.
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import type { CheckOutcome, RunningProbe, StartProbe } from '../../src/health/check.js';
+import type { RunningProbe, StartProbe } from '../../src/health/check.js';
 import { type StateEvent, StateEvents } from '../../src/http/events.js';
 import {
   type Clock,
