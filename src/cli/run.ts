@@ -100,6 +100,9 @@ export async function runCommand(argv: string[]): Promise<number> {
         : 'stdin is our terminal but we run in the background: so does the command',
     );
   const buffers = outputBuffers(registry, logger);
+  // one /proc reading for everything that reads resources: metrics, page, API, stats log, and the
+  // memory limits
+  const resources = createResourceReader();
   const supervisor = new Supervisor({
     // the real operating system: node:child_process, process groups, Node's timers
     host: nodeProcessHost({ warn: (message) => logger.warn(message) }),
@@ -108,6 +111,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     attachOutput: outputAttacher(logSink(logger), buffers),
     startProbe,
     watchReadyFd,
+    memory: resources,
     // a new <logBuffer lines> applies with the registry that brings it
     ...(reload ? { loadRegistry: () => configureBuffers(buffers, reload()) } : {}),
     ...(tini ? { inheritStdin: true, leftoverGraceMs: 1000, exitIsResult: true } : {}),
@@ -132,8 +136,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // what the live endpoints follow: state changes and the components' output
   const feeds = liveFeeds(supervisor, buffers);
 
-  // one /proc reading for everything that shows resources: metrics, page, API, stats log
-  const snapshots = new SnapshotCache(supervisor, createResourceReader());
+  const snapshots = new SnapshotCache(supervisor, resources);
   // on the next turn of the loop (after the start below has spawned the first priority group),
   // or as soon as a reload opens a listener; the metrics count the probes and reaps before that
   const early = keepEarlyEvents(supervisor);

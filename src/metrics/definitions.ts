@@ -163,6 +163,15 @@ export function defineMetrics(
     },
     perComponent((_c, group) => group?.rssBytes),
   );
+  new SnapshotGauge(
+    {
+      name: 's7supervisor_component_memory_limit_bytes',
+      help: 'The <limits memory> of the component (only for components that have one)',
+      labelNames: ['component'],
+      registers,
+    },
+    perComponent((c) => c.memoryLimitBytes),
+  );
   new SnapshotCounter(
     {
       name: 's7supervisor_component_cpu_seconds_total',

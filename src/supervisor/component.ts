@@ -7,7 +7,15 @@ import type { CheckOutcome, RunningProbe, StartProbe } from '../health/check.js'
 import type { ExitStatus, Launched, ProcessHost, SpawnError, Timer } from '../process/host.js';
 import { signalNumber } from '../process/signals.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
-import { describeExit, type Effect, Lifecycle, type ProcessExit, type RestartVerdict } from './lifecycle.js';
+import { formatSize } from '../registry/values.js';
+import {
+  describeExit,
+  type Effect,
+  Lifecycle,
+  MEMORY_SAMPLES_OVER,
+  type ProcessExit,
+  type RestartVerdict,
+} from './lifecycle.js';
 import {
   type CheckKind,
   type ComponentState,
@@ -39,6 +47,11 @@ export interface ComponentDeps {
   restartVerdict(component: Component): RestartVerdict;
   /** the restart intensity was exceeded (called after that state change was reported) */
   giveUp(component: Component): void;
+  /**
+   * the resident memory of the component's process group now, for `<limits memory>`; undefined
+   * when there is no reading of it (yet). Without it, limits are not watched.
+   */
+  residentMemory?(component: Component): number | undefined;
   onStateChange(component: Component, previous: ComponentState): void;
   onCheck(component: Component, kind: CheckKind, outcome: CheckOutcome): void;
   /** a run's process group came to be / is gone (the parent-death watchdog keeps the list) */
@@ -72,6 +85,7 @@ export class Component {
   private stopTimer: Timer | undefined;
   private backoffTimer: Timer | undefined;
   private readinessTimer: Timer | undefined;
+  private memoryTimer: Timer | undefined;
   private probes: RunningProbe[] = [];
   /** signals passed on while the process was being started, delivered once it has a pid */
   private pendingSignals: NodeJS.Signals[] = [];
@@ -116,6 +130,8 @@ export class Component {
   updateSpec(spec: ServerSpec): void {
     this.spec = spec;
     this.lifecycle.updateOptions({ restart: spec.restart, stopTimeout: spec.stopTimeout });
+    // a limit a reload added applies to the run under way (a removed one ends at its next tick)
+    if (this.state === 'starting' || this.state === 'running') this.watchMemory();
   }
 
   /** reload: a new process definition; a running component restarts with it, a stopped one stays stopped */
@@ -185,6 +201,7 @@ export class Component {
       ...(l.restartPending ? { restartPending: true as const } : {}),
       ...(l.startError ? { startError: { ...l.startError } } : {}),
       ...(l.state === 'backoff' && this.nextStartAt !== undefined ? { nextStartAt: this.nextStartAt } : {}),
+      ...(this.spec.limits ? { memoryLimitBytes: this.spec.limits.memory } : {}),
       restartTimes: this.restartTimes,
       changes: this.changes,
     };
@@ -279,6 +296,8 @@ export class Component {
         break;
       case 'watch-readiness':
         this.watchReadiness();
+        // a run's memory is watched from its start, and ends with its checks (stop-checks)
+        this.watchMemory();
         break;
       case 'watch-liveness':
         this.watchLiveness();
@@ -509,10 +528,54 @@ export class Component {
     this.probes.push(probe);
   }
 
+  /**
+   * Samples the run's resident memory every `checkInterval` while it has a `<limits memory>`;
+   * only such components have this timer, so a supervisor without limits never wakes for it.
+   */
+  private watchMemory(): void {
+    const limits = this.spec.limits;
+    const residentMemory = this.deps.residentMemory;
+    if (!limits || !residentMemory || this.memoryTimer) return;
+    const generation = this.generation;
+    const clock = this.deps.host.clock;
+    const intervalMs = limits.checkInterval * 1000;
+    // on multiples of the interval: components with the same interval sample at the same moment
+    // and so share one /proc reading (src/metrics/resources.ts) instead of one pass each
+    const delay = intervalMs - (clock.now() % intervalMs);
+    this.memoryTimer = clock.after(
+      delay,
+      () => {
+        this.memoryTimer = undefined;
+        if (generation !== this.generation) return;
+        const limit = this.spec.limits?.memory;
+        const bytes = residentMemory(this);
+        if (limit !== undefined && bytes !== undefined) this.memorySampled(bytes, limit);
+        // the sample may have ended the run's watching (a restart, or a reload removed the limit)
+        if (generation === this.generation) this.watchMemory();
+      },
+      { unref: true },
+    );
+  }
+
+  private memorySampled(bytes: number, limit: number): void {
+    const why = `resident memory ${formatSize(bytes)} above the limit ${formatSize(limit)} at ${MEMORY_SAMPLES_OVER} samples in a row`;
+    this.apply(() => {
+      const effects = this.lifecycle.memorySampled(bytes, limit);
+      if (effects.length > 0)
+        this.deps.logger.warn(
+          { component: this.id, residentMemoryBytes: bytes, memoryLimitBytes: limit },
+          `${why}: restarting`,
+        );
+      return effects;
+    }, why);
+  }
+
   private stopChecks(): void {
     this.generation += 1;
     this.readinessTimer?.cancel();
     this.readinessTimer = undefined;
+    this.memoryTimer?.cancel();
+    this.memoryTimer = undefined;
     for (const probe of this.probes) probe.stop();
     this.probes = [];
   }

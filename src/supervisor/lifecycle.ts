@@ -54,6 +54,11 @@ export type RestartVerdict = 'allowed' | 'disabled' | 'exceeded';
 export const BACKOFF_JITTER = 0.1;
 /** the shortest wait before trying again to start a process that could not be started */
 export const SHORTAGE_RETRY_FLOOR_MS = 500;
+/**
+ * samples in a row above `<limits memory>` before the restart (design.md §3 rev. 2): one peak (a
+ * burst of requests, a GC that has not run yet) is not a leak
+ */
+export const MEMORY_SAMPLES_OVER = 3;
 
 export interface ProcessExit {
   code: number | null;
@@ -63,7 +68,7 @@ export interface ProcessExit {
 }
 
 /** Why we asked the process to stop: decides what its exit means. */
-type StopIntent = 'stop' | 'restart' | 'unhealthy';
+type StopIntent = 'stop' | 'restart' | 'unhealthy' | 'memory';
 
 export interface LifecycleOptions {
   restart: RestartSpec;
@@ -80,13 +85,15 @@ export class Lifecycle {
   /** epoch ms of the last spawn */
   startedAt: number | undefined;
   restarts = 0;
-  exits: Record<ExitReason, number> = { exited: 0, signaled: 0, unhealthy: 0, stopped: 0 };
+  exits: Record<ExitReason, number> = { exited: 0, signaled: 0, unhealthy: 0, stopped: 0, memory: 0 };
   lastExit: LastExit | undefined;
   stoppedByOperator = false;
   /** why the last spawn failed, e.g. { code: 'ENOENT' } */
   startError: { code?: string; message: string } | undefined;
   /** short runs in a row: the exponent of the backoff */
   private shortRuns = 0;
+  /** memory samples of this run in a row above the limit */
+  memoryOverInARow = 0;
   private stopIntent: StopIntent | undefined;
   /** stopped by stopForRestart: the next start is a restart */
   restartPending = false;
@@ -250,6 +257,23 @@ export class Lifecycle {
     return this.enterStopping();
   }
 
+  /**
+   * One sample of the run's resident memory (its whole process group) against its limit: above
+   * it MEMORY_SAMPLES_OVER times in a row, it is restarted as a hung one is (exit reason
+   * `memory`); a sample at or below the limit starts the count over. Effects only when it restarts.
+   */
+  memorySampled(residentBytes: number, limitBytes: number): Effect[] {
+    if (this.state !== 'running' && this.state !== 'starting') return [];
+    if (residentBytes <= limitBytes) {
+      this.memoryOverInARow = 0;
+      return [];
+    }
+    this.memoryOverInARow += 1;
+    if (this.memoryOverInARow < MEMORY_SAMPLES_OVER) return [];
+    this.stopIntent = 'memory';
+    return this.enterStopping();
+  }
+
   /** The stop timer ran out: no more asking. */
   stopTimedOut(): Effect[] {
     return this.state === 'stopping' ? [{ type: 'kill-group' }] : [];
@@ -269,11 +293,12 @@ export class Lifecycle {
     const wasStopping = this.state === 'stopping';
     const intent = this.stopIntent;
     this.stopIntent = undefined;
+    // the supervisor's own restarts (hung, memory) are failures whatever the exit looked like
     const reason: ExitReason =
-      wasStopping && intent !== 'unhealthy'
-        ? 'stopped'
-        : intent === 'unhealthy'
-          ? 'unhealthy'
+      intent === 'unhealthy' || intent === 'memory'
+        ? intent
+        : wasStopping
+          ? 'stopped'
           : exit.signal
             ? 'signaled'
             : 'exited';
@@ -305,11 +330,13 @@ export class Lifecycle {
       return effects;
     }
 
-    const refused = this.refusedRestart(restartVerdict(), `exited with ${describeExit(exit)}`);
+    const what =
+      reason === 'memory' ? `resident memory above the limit (${describeExit(exit)})` : describeExit(exit);
+    const refused = this.refusedRestart(restartVerdict(), `exited with ${what}`);
     if (refused) return [...effects, ...refused];
     const delayMs = this.nextBackoff((now - (this.startedAt ?? now)) / 1000);
     this.state = 'backoff';
-    this.notReadyReason = `restarting after ${describeExit(exit)}`;
+    this.notReadyReason = `restarting after ${what}`;
     return [...effects, { type: 'restart', delayMs }];
   }
 
@@ -364,6 +391,7 @@ export class Lifecycle {
     this.state = 'starting';
     this.ready = false;
     this.notReadyReason = 'starting';
+    this.memoryOverInARow = 0;
     if (isRestart) this.restarts += 1;
     return [{ type: 'spawn' }];
   }

@@ -13,9 +13,12 @@ export const componentStates: readonly ComponentState[] = [
   'fatal',
 ];
 
-/** why a run ended (metric label of s7supervisor_component_exits_total) */
-export type ExitReason = 'exited' | 'signaled' | 'unhealthy' | 'stopped';
-export const exitReasons: readonly ExitReason[] = ['exited', 'signaled', 'unhealthy', 'stopped'];
+/**
+ * why a run ended (metric label of s7supervisor_component_exits_total): `unhealthy` and `memory`
+ * (rev. 2) are the supervisor's own restarts, after failed liveness checks or above `<limits memory>`
+ */
+export type ExitReason = 'exited' | 'signaled' | 'unhealthy' | 'stopped' | 'memory';
+export const exitReasons: readonly ExitReason[] = ['exited', 'signaled', 'unhealthy', 'stopped', 'memory'];
 
 export interface LastExit {
   /** the exit code, or 128+N when signal N ended it */
@@ -66,6 +69,8 @@ export interface ComponentStatus {
   startError?: { code?: string; message: string };
   /** in backoff: epoch ms of the next try */
   nextStartAt?: number;
+  /** rev. 2: its `<limits memory>` in bytes, when it has one */
+  memoryLimitBytes?: number;
   /** epoch ms of the last restarts (at most RECENT_RESTARTS, oldest first) */
   restartTimes: readonly number[];
   /** the last state changes (at most RECENT_CHANGES, oldest first) */

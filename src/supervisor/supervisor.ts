@@ -49,6 +49,18 @@ export interface SupervisorOptions {
   reconfigure?: (next: RegistryConfig) => Promise<{ applied: string[]; failed: string[] }>;
   /** told of every component process group that comes and goes (the parent-death watchdog) */
   groupWatch?: { started(pgid: number): void; gone(pgid: number): void };
+  /** what `<limits memory>` is sampled from; without it, limits are not watched */
+  memory?: GroupMemory;
+}
+
+/**
+ * The resident memory of the components' process groups: the one /proc reading that metrics, the
+ * page, the API and the stats log share (src/metrics/resources.ts's ResourceReader is one), so
+ * sampling the limits adds no pass of its own. Asked with every component's status, as every
+ * consumer asks, so one reading covers them all.
+ */
+export interface GroupMemory {
+  read(statuses: readonly ComponentStatus[]): ReadonlyMap<string, { readonly rssBytes: number }>;
 }
 
 /** why run() returned: decides the exit code */
@@ -481,6 +493,12 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
         ? {
             onGroupStarted: (pgid: number) => this.options.groupWatch?.started(pgid),
             onGroupGone: (pgid: number) => this.options.groupWatch?.gone(pgid),
+          }
+        : {}),
+      ...(this.options.memory
+        ? {
+            residentMemory: (component: Component) =>
+              this.options.memory?.read(this.components()).get(component.id)?.rssBytes,
           }
         : {}),
       restartVerdict: (component) => this.restartVerdict(component),

@@ -25,13 +25,13 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** `code 3`, `SIGKILL`, `SIGTERM (stopped)`, `SIGKILL (unhealthy)`, then how long ago */
+/** `code 3`, `SIGKILL`, `SIGTERM (stopped)`, `SIGKILL (unhealthy)`, `SIGTERM (memory)`, then how long ago */
 export function formatLastExit(component: Pick<ComponentJson, 'lastExit'>, now: number): string {
   const exit = component.lastExit;
   if (!exit) return '-';
   const how = exit.signal ?? `code ${exit.code}`;
-  // exited/signaled are already said by code/signal; stopped and unhealthy say who ended it
-  const why = exit.reason === 'stopped' || exit.reason === 'unhealthy' ? ` (${exit.reason})` : '';
+  // exited/signaled are already said by code/signal; stopped, unhealthy and memory say who ended it
+  const why = exit.reason === 'exited' || exit.reason === 'signaled' ? '' : ` (${exit.reason})`;
   return `${how}${why}, ${formatDuration((now - exit.at) / 1000)} ago`;
 }
 

@@ -16,7 +16,7 @@ import {
 } from '../../src/process/host.js';
 import type { Registry, RegistryConfig, ServerSpec } from '../../src/registry/model.js';
 import type { ComponentStatus } from '../../src/supervisor/status.js';
-import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
+import { type GroupMemory, Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor.js';
 
 interface PendingTimer {
   at: number;
@@ -95,6 +95,8 @@ export class FakeProcess {
   leftovers = 0;
   /** how it reacts to a catchable stop signal (SIGTERM, SIGINT, SIGQUIT, SIGHUP...) */
   onStopSignal: SignalReaction = 'exit';
+  /** the resident memory of its group, as the fake /proc reading gives it */
+  rssBytes = 0;
   private status: ExitStatus | undefined;
   private resolveExit!: (status: ExitStatus) => void;
   readonly exited: Promise<ExitStatus>;
@@ -202,6 +204,22 @@ export class FakeHost implements ProcessHost {
       });
     });
   }
+
+  /** /proc readings made through `memory` (what the limits sampled) */
+  memoryReadings = 0;
+
+  /** the shared /proc reading (GroupMemory) over the fake processes: each one's rssBytes */
+  readonly memory: GroupMemory = {
+    read: (statuses) => {
+      this.memoryReadings += 1;
+      const result = new Map<string, { rssBytes: number }>();
+      for (const status of statuses) {
+        const proc = status.pid === undefined ? undefined : this.processes.find((p) => p.pid === status.pid);
+        if (proc?.groupAlive) result.set(status.id, { rssBytes: proc.rssBytes });
+      }
+      return result;
+    },
+  };
 
   /** the live process of component `id` (its latest run) */
   current(id: string): FakeProcess | undefined {
@@ -319,6 +337,7 @@ export interface StateEventSeen {
 export function fakeSupervisor(
   reg: Registry,
   options: Partial<SupervisorOptions> = {},
+  host = new FakeHost(),
 ): {
   supervisor: Supervisor;
   host: FakeHost;
@@ -328,7 +347,6 @@ export function fakeSupervisor(
   events: StateEventSeen[];
   status(id: string): ComponentStatus;
 } {
-  const host = new FakeHost();
   const probes = new FakeProbes(host.clock);
   const { logger, records } = memoryLogger();
   const supervisor = new Supervisor({
@@ -337,6 +355,7 @@ export function fakeSupervisor(
     logger,
     attachOutput: async () => {},
     startProbe: probes.start,
+    memory: host.memory,
     ...options,
   });
   // the feed GET /api/v1/events serves: what the tests see is what a client would

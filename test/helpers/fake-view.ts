@@ -18,7 +18,7 @@ export function status(id: string, fields: Partial<ComponentStatus> = {}): Compo
     state: 'running',
     ready: true,
     restarts: 0,
-    exits: { exited: 0, signaled: 0, unhealthy: 0, stopped: 0 },
+    exits: { exited: 0, signaled: 0, unhealthy: 0, stopped: 0, memory: 0 },
     stoppedByOperator: false,
     restartTimes: [],
     changes: [],

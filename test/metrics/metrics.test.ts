@@ -41,6 +41,7 @@ const ourMetrics = {
   s7supervisor_component_start_time_seconds: 'gauge',
   s7supervisor_component_resident_memory_bytes: 'gauge',
   s7supervisor_component_cpu_seconds_total: 'counter',
+  s7supervisor_component_memory_limit_bytes: 'gauge',
   s7supervisor_check_duration_seconds: 'histogram',
   s7supervisor_check_failures_total: 'counter',
   s7supervisor_zombies_reaped_total: 'counter',
@@ -58,10 +59,10 @@ test('every metric of design.md §6, with its type, values from the snapshot, an
       pid: busy,
       startedAt: 1_700_000_000_500,
       restarts: 2,
-      exits: { exited: 1, signaled: 1, unhealthy: 0, stopped: 0 },
+      exits: { exited: 1, signaled: 1, unhealthy: 0, stopped: 0, memory: 0 },
       lastExit: { code: 137, signal: 'SIGKILL', reason: 'signaled', at: 1 },
     }),
-    status('ps', { state: 'starting', ready: false, notReadyReason: 'starting' }),
+    status('ps', { state: 'starting', ready: false, notReadyReason: 'starting', memoryLimitBytes: 2 ** 31 }),
     status('svg', {
       state: 'fatal',
       ready: false,
@@ -98,6 +99,10 @@ test('every metric of design.md §6, with its type, values from the snapshot, an
   assert.equal(v('s7supervisor_component_restarts_total', { component: 'is' }), 2);
   assert.equal(v('s7supervisor_component_exits_total', { component: 'is', reason: 'signaled' }), 1);
   assert.equal(v('s7supervisor_component_exits_total', { component: 'ps', reason: 'unhealthy' }), 0);
+  assert.equal(v('s7supervisor_component_exits_total', { component: 'ps', reason: 'memory' }), 0);
+  // only for a component that has a limit
+  assert.equal(v('s7supervisor_component_memory_limit_bytes', { component: 'ps' }), 2 ** 31);
+  assert.equal(v('s7supervisor_component_memory_limit_bytes', { component: 'is' }), undefined);
   assert.equal(v('s7supervisor_component_last_exit_code', { component: 'is' }), 137);
   assert.equal(v('s7supervisor_component_last_exit_code', { component: 'svg' }), 127);
   assert.equal(v('s7supervisor_component_last_exit_code', { component: 'ps' }), undefined);
