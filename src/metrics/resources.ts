@@ -24,8 +24,12 @@ export interface ResourceReaderOptions {
 }
 
 export interface ResourceReader {
-  /** component id → its group's resources, for the components that have a process; do not modify */
-  read(statuses: readonly ComponentStatus[]): ReadonlyMap<string, Readonly<GroupStats>>;
+  /**
+   * component id → its group's resources, for the components that have a process; do not modify.
+   * `maxAgeMs`: a caller that needs a fresher figure than the reader's own reuse (the memory
+   * limits) makes a pass sooner; never a reuse longer than the reader's.
+   */
+  read(statuses: readonly ComponentStatus[], maxAgeMs?: number): ReadonlyMap<string, Readonly<GroupStats>>;
   /** /proc passes made so far: what the bound is about (tests and benchmarks read it) */
   readonly scans: number;
 }
@@ -45,10 +49,10 @@ export function createResourceReader(options: ResourceReaderOptions = {}): Resou
   let reading: Reading | undefined;
   let scans = 0;
 
-  const fresh = (wanted: ReadonlyMap<number, string>, at: number): Reading | undefined => {
+  const fresh = (wanted: ReadonlyMap<number, string>, at: number, ageLimit: number): Reading | undefined => {
     if (!reading) return undefined;
     const age = at - reading.at;
-    if (age >= maxAge) return undefined;
+    if (age >= ageLimit) return undefined;
     for (const pgid of wanted.keys()) {
       if (!reading.groups.has(pgid)) return age >= newGroupInterval ? undefined : reading;
     }
@@ -59,13 +63,13 @@ export function createResourceReader(options: ResourceReaderOptions = {}): Resou
     get scans() {
       return scans;
     },
-    read(statuses) {
+    read(statuses, maxAgeMs) {
       const byGroup = new Map<number, string>();
       for (const status of statuses) if (status.pid !== undefined) byGroup.set(status.pid, status.id);
       const result = new Map<string, GroupStats>();
       if (byGroup.size === 0) return result;
       const at = now();
-      let current = fresh(byGroup, at);
+      let current = fresh(byGroup, at, Math.min(maxAge, maxAgeMs ?? maxAge));
       if (!current) {
         // every consumer asks for the groups of all components (the API's single component too,
         // through the shared snapshot), so one reading serves them all

@@ -60,8 +60,19 @@ export interface SupervisorOptions {
  * consumer asks, so one reading covers them all.
  */
 export interface GroupMemory {
-  read(statuses: readonly ComponentStatus[]): ReadonlyMap<string, { readonly rssBytes: number }>;
+  /** a reading at most `maxAgeMs` old */
+  read(
+    statuses: readonly ComponentStatus[],
+    maxAgeMs: number,
+  ): ReadonlyMap<string, { readonly rssBytes: number }>;
 }
+
+/**
+ * How old a memory sample's reading may be: a scrape's reading of a moment ago is reused (and the
+ * components sampled at the same tick share one), but not one from up to a second ago, which
+ * would delay a restart by that much.
+ */
+const MEMORY_READING_MAX_AGE_MS = 250;
 
 /** why run() returned: decides the exit code */
 export type Outcome = { kind: 'stopped' } | { kind: 'gave-up' };
@@ -498,7 +509,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       ...(this.options.memory
         ? {
             residentMemory: (component: Component) =>
-              this.options.memory?.read(this.components()).get(component.id)?.rssBytes,
+              this.options.memory?.read(this.components(), MEMORY_READING_MAX_AGE_MS).get(component.id)
+                ?.rssBytes,
           }
         : {}),
       restartVerdict: (component) => this.restartVerdict(component),

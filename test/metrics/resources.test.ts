@@ -61,3 +61,19 @@ test('a group the reading did not cover (a restart) is read again, but not soone
   reader.read([is]);
   assert.equal(reader.scans, 2);
 });
+
+test('a caller may ask for a fresher reading (the memory limits), never for a staler one', () => {
+  let now = 0;
+  const reader = createResourceReader({ now: () => now });
+  const components = [status('is', { pid: startGroup() })];
+  reader.read(components);
+  now = 200;
+  reader.read(components, 250);
+  assert.equal(reader.scans, 1, 'a reading 200 ms old is fresh enough');
+  now = 400;
+  reader.read(components, 250);
+  assert.equal(reader.scans, 2, 'not one 400 ms old');
+  now = 1400;
+  reader.read(components, 5000);
+  assert.equal(reader.scans, 3, "the reader's own 1 s still bounds it");
+});
