@@ -19,6 +19,7 @@ export const designMetrics = [
   's7supervisor_reloads_total',
   's7supervisor_info',
   's7supervisor_log_dropped_bytes_total',
+  's7supervisor_component_memory_limit_bytes',
 ] as const;
 
 const histograms = new Set<string>(['s7supervisor_check_duration_seconds']);
