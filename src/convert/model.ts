@@ -6,6 +6,8 @@
 // `${NAME}` is a reference the supervisor expands when it loads the registry, so a literal `${`
 // from a source file must already be written `$${` (see `literal`).
 
+import type { DependencyCondition } from '../registry/model.js';
+
 export type SourceFormat = 'supervisord' | 'procfile' | 'process-compose';
 
 /** a number of seconds or a count; registry text such as `${WAIT_SEC}` when the source had a variable */
@@ -39,14 +41,17 @@ export interface ConvertedServer {
   env: Array<[name: string, value: string]>;
   workingDirectory?: string;
   user?: string;
+  /** runs to completion (others wait for it to complete) */
+  kind?: 'oneshot';
   startPriority?: number;
+  /** server ids, as written in the registry */
+  dependsOn?: Array<{ server: string; condition: DependencyCondition }>;
   startDelay?: Amount;
   stopTimeout?: Amount;
   stopSignal?: string;
   restart?: ConvertedRestart;
   readiness?: ConvertedCheck;
   liveness?: ConvertedCheck;
-  /** false for a job others wait to complete: once it exits 0 it is stopped, which is not ready */
   critical?: boolean;
   /** raw when the source passed the program's output straight through (stdout_logfile=/dev/stdout) */
   output?: 'raw';

@@ -1,11 +1,13 @@
 // process-compose.yaml to registry servers. Commands run through process-compose's shell (bash -c
 // unless `shell:` says otherwise; here /bin/sh -c, which every image has) unless they are plain
-// words; depends_on becomes startPriority levels (a process starts in a later group than
-// everything it depends on); probes, availability and shutdown map onto checks, restart and
-// stop settings. What has no equivalent becomes a note (an XML comment).
+// words; depends_on becomes <dependsOn> with the condition it names, and a process others wait to
+// complete a oneshot; each process also goes one startPriority level after everything it depends
+// on, so the plan reads in start order; probes, availability and shutdown map onto checks,
+// restart and stop settings. What has no equivalent becomes a note (an XML comment).
 
 import { constants } from 'node:os';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import type { DependencyCondition } from '../registry/model.js';
 import { composeParts, isLiteral, type Part, registryText } from './compose-variables.js';
 import {
   type Amount,
@@ -188,6 +190,20 @@ const conditions = [
   'process_log_ready',
 ] as const;
 type Condition = (typeof conditions)[number];
+
+/** process-compose's condition → the registry's (design.md §3 rev. 2) */
+const registryCondition: Record<Condition, DependencyCondition> = {
+  process_started: 'started',
+  process_healthy: 'ready',
+  process_completed: 'completed',
+  process_completed_successfully: 'succeeded',
+  // no log lines here: the nearest is ready (its readiness check, or once started without one)
+  process_log_ready: 'ready',
+};
+
+/** conditions that wait for a process to end: only a oneshot does */
+const waitsForCompletion = (condition: Condition) =>
+  registryCondition[condition] === 'completed' || registryCondition[condition] === 'succeeded';
 
 interface Process {
   name: string;
@@ -487,21 +503,17 @@ function levels(source: Source, processes: Map<string, Process>): Map<string, nu
   return level;
 }
 
-function dependencyNote(dep: Process['dependsOn'][number], target: Process, priority: number): string {
+/** how one depends_on entry was mapped, when the <dependsOn> it became does not say it all */
+function dependencyNote(dep: Process['dependsOn'][number], target: Process): string | undefined {
   const name = dep.name;
-  const group = `${name}'s priority group (startPriority ${priority})`;
+  const condition = registryCondition[dep.condition];
   const head = `depends_on ${name} (${dep.explicit ? dep.condition : 'no condition: process-compose waits for process_completed'}): `;
-  const hasReadiness = target.server.readiness !== undefined;
-  switch (dep.condition) {
-    case 'process_started':
-      return `${head}starts once ${group} is ready${hasReadiness ? `, which waits for ${name}'s readiness check too` : `: ${name} has no readiness check, so once it has started`}`;
-    case 'process_healthy':
-      return `${head}starts once ${group} is ready${hasReadiness ? `: ${name}'s readiness check passed` : `; ${name} has no readiness check, so that is once it has started`}`;
-    case 'process_log_ready':
-      return `${head}no equivalent: there is no ready_log_line; starts once ${group} is ready`;
-    default:
-      return `${head}no equivalent yet: starts once ${group} is ready, not once ${name} has exited (a registry has no run-to-completion servers yet)`;
-  }
+  if (dep.condition === 'process_log_ready')
+    return `${head}no equivalent: there is no ready_log_line; waits for ${name} to be ready instead (condition ready)`;
+  if (condition === 'ready' && target.server.readiness === undefined)
+    return `${head}condition ready: ${name} has no readiness check, so that is once it has started`;
+  if (!dep.explicit) return `${head}condition ${condition}`;
+  return undefined;
 }
 
 export function convertProcessCompose(text: string, file: string): ConvertedRegistry {
@@ -542,28 +554,37 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
     source.value(['ordered_shutdown']) !== undefined
   )
     notes.push(
-      'shutdown is always ordered here: descending startPriority, so a process stops before those it depends on (ordered_shutdown)',
+      'shutdown is always ordered here: a process stops before those it depends on, then by descending startPriority (ordered_shutdown)',
     );
 
-  const servers: ConvertedServer[] = [];
-  const ids: string[] = [];
   for (const process of processes.values()) {
     process.server.startPriority = level.get(process.name) ?? 1;
     for (const dep of process.dependsOn) {
       const target = processes.get(dep.name);
       if (!target) continue;
-      process.server.notes.push(dependencyNote(dep, target, level.get(dep.name) ?? 1));
-      if (dep.condition.startsWith('process_completed') && target.server.critical === undefined) {
-        // a job: once it has exited 0 it is stopped, which would hold /readyz at 503 for good
-        target.server.critical = false;
+      const note = dependencyNote(dep, target);
+      if (note) process.server.notes.push(note);
+      if (waitsForCompletion(dep.condition) && target.server.kind === undefined) {
+        // only a oneshot completes: `check` refuses completed/succeeded on a longrun
+        target.server.kind = 'oneshot';
+        const policy = target.server.restart?.policy ?? 'never';
         target.server.notes.push(
-          `runs to completion (${process.name} waits for it to complete): not critical, so its exit does not hold /readyz at 503`,
+          `runs to completion (${process.name} waits for it to complete): a oneshot, whose exit 0 is completed (counts as ready)${
+            policy === 'always'
+              ? '; availability.restart=always runs it again after each exit'
+              : `; if it fails${policy === 'on-failure' ? ' and its restarts run out' : ''}, the supervisor gives up (exit 1), as with a failed init container: add <critical>false</critical> to run on without it`
+          }`,
         );
       }
     }
   }
+  const servers: ConvertedServer[] = [];
+  const ids: string[] = [];
+  /** process name → the servers it became (one per replica) */
+  const serversOf = new Map<string, ConvertedServer[]>();
   for (const process of processes.values()) {
     const width = String(process.replicas - 1).length;
+    const own: ConvertedServer[] = [];
     for (let replica = 0; replica < process.replicas; replica++) {
       const server: ConvertedServer = structuredClone(process.server);
       const id =
@@ -574,7 +595,9 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
         server.notes.unshift(`replicas=${process.replicas}: replica ${replica} of "${process.name}"`);
       servers.push(server);
       ids.push(id);
+      own.push(server);
     }
+    serversOf.set(process.name, own);
   }
   if (servers.every((server) => server.leftOut !== undefined))
     throw new ConvertError(
@@ -583,5 +606,23 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
       'every process is disabled: a registry starts every server, so nothing would be left to start',
     );
   uniqueIds(servers, ids);
+  // once the ids are final (renamed, one per replica): a dependency on a process with replicas
+  // waits for every replica
+  for (const process of processes.values()) {
+    for (const server of serversOf.get(process.name) ?? []) {
+      server.dependsOn = [];
+      for (const dep of process.dependsOn) {
+        const targets = serversOf.get(dep.name) ?? [];
+        if (targets.some((target) => target.leftOut !== undefined)) {
+          server.notes.push(
+            `depends_on ${dep.name}: ${dep.name} is left out (disabled), so nothing to wait for: no <dependsOn>`,
+          );
+          continue;
+        }
+        for (const target of targets)
+          server.dependsOn.push({ server: target.id, condition: registryCondition[dep.condition] });
+      }
+    }
+  }
   return { source: file, format: 'process-compose', notes, servers };
 }

@@ -113,6 +113,7 @@ function server(out: Lines, depth: number, spec: ConvertedServer, withNotes: boo
   const inner = depth + 1;
   if (withNotes) for (const note of spec.notes) out.comment(inner, note);
   value(out, inner, 'description', spec.description);
+  value(out, inner, 'kind', spec.kind);
   value(out, inner, 'command', spec.command);
   if (spec.args.length > 0) {
     out.add(inner, '<arguments>');
@@ -129,6 +130,8 @@ function server(out: Lines, depth: number, spec: ConvertedServer, withNotes: boo
   value(out, inner, 'workingDirectory', spec.workingDirectory);
   value(out, inner, 'user', spec.user);
   value(out, inner, 'startPriority', spec.startPriority);
+  for (const { server: id, condition } of spec.dependsOn ?? [])
+    out.add(inner, `<dependsOn server="${escapeAttribute(id)}" condition="${condition}"/>`);
   value(out, inner, 'startDelay', spec.startDelay);
   value(out, inner, 'stopTimeout', spec.stopTimeout);
   value(out, inner, 'stopSignal', spec.stopSignal);

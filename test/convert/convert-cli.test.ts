@@ -168,7 +168,7 @@ describe('convert Procfile', () => {
 });
 
 describe('convert process-compose.yaml', () => {
-  test('depends_on as priority levels, probes as checks, availability and shutdown; comments for the rest', async () => {
+  test('depends_on as dependsOn (and priority levels), probes as checks, availability and shutdown; comments for the rest', async () => {
     const { xml, plan } = await convertAndCheck(join(fixtures, 'process-compose.yaml'));
     assert.match(plan, /priority 1: postgres, redis \(together, first\)/);
     assert.match(plan, /priority 2: migrate \(after priority 1 is ready\)/);
@@ -187,15 +187,26 @@ describe('convert process-compose.yaml', () => {
       /web: Puma serving the Rails application\n(.*\n)*? +ready +http GET http:\/\/127\.0\.0\.1:3000\/up/,
     );
     assert.match(plan, /migrate\n(.*\n)*? +restart +never/);
-    assert.match(plan, /migrate\n(.*\n)*? +critical +no/);
+    // web and sidekiq wait for it to succeed: a oneshot, critical like any other (exit 0 is ready)
+    assert.match(plan, /migrate\n +kind +oneshot/);
+    assert.match(plan, /migrate\n(.*\n)*? +critical +yes/);
+    assert.match(xml, /<kind>oneshot<\/kind>\n(.*\n)*? *<dependsOn server="postgres" condition="ready"\/>/);
+    assert.match(plan, /migrate\n(.*\n)*? +after +postgres \(ready\)/);
+    assert.match(
+      plan,
+      /web: Puma serving the Rails application\n +after +migrate \(succeeded\), redis \(started\)/,
+    );
+    // a dependency on a process with replicas is on every replica; each replica depends as its process does
+    for (const replica of ['sidekiq-0', 'sidekiq-1'])
+      assert.match(plan, new RegExp(`${replica}\\n +after +redis \\(ready\\), migrate \\(succeeded\\)`));
+    assert.equal((xml.match(/<kind>oneshot<\/kind>/g) ?? []).length, 1, 'only migrate runs to completion');
     assert.match(xml, /<variable name="POSTGRES_PASSWORD">\$\{POSTGRES_PASSWORD:-secret\}<\/variable>/);
 
     assertComment(
       xml,
-      /^depends_on postgres \(process_healthy\): starts once postgres's priority group \(startPriority 1\) is ready/,
+      /^runs to completion \(web waits for it to complete\): a oneshot, whose exit 0 is completed \(counts as ready\); if it fails, the supervisor gives up/,
     );
-    assertComment(xml, /^depends_on redis \(process_started\): starts once redis's priority group/);
-    assertComment(xml, /^depends_on migrate \(process_completed_successfully\): no equivalent yet/);
+    assert.doesNotMatch(xml, /no equivalent yet/);
     assertComment(xml, /^availability\.max_restarts=5: no equivalent/);
     assertComment(xml, /^shutdown\.command=bundle exec pumactl stop: no equivalent/);
     assertComment(xml, /^readiness_probe\.initial_delay_seconds=2: no equivalent/);
@@ -357,5 +368,101 @@ describe('convert: files it cannot convert', () => {
     const bad = await cli(['convert', '--format', 'systemd', procfile]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--format must be supervisord, procfile, process-compose, not 'systemd'/);
+  });
+});
+
+describe('convert process-compose.yaml: every depends_on condition', () => {
+  test('started, healthy, completed (also without a condition), completed_successfully, log_ready; oneshots where others wait for completion', async () => {
+    const dir = makeTempDir('s7sup-convert-');
+    const file = join(dir, 'process-compose.yaml');
+    writeFileSync(
+      file,
+      [
+        'processes:',
+        '  seed:',
+        '    command: ./seed',
+        '  fetch:',
+        '    command: ./fetch',
+        '    availability:',
+        '      restart: on_failure',
+        '  migrate:',
+        '    command: ./migrate',
+        '    availability:',
+        '      restart: "no"',
+        '  db:',
+        '    command: ./db',
+        '    readiness_probe:',
+        '      exec:',
+        '        command: ./db-ready',
+        '  cache:',
+        '    command: ./cache',
+        '  worker:',
+        '    command: ./worker',
+        '    replicas: 2',
+        '  old:',
+        '    command: ./old',
+        '    disabled: true',
+        '  app:',
+        '    command: ./app',
+        '    depends_on:',
+        '      db: {condition: process_healthy}',
+        '      cache: {condition: process_started}',
+        '      seed: {}',
+        '      fetch: {condition: process_completed}',
+        '      migrate: {condition: process_completed_successfully}',
+        '  web:',
+        '    command: ./web',
+        '    depends_on:',
+        '      app: {condition: process_log_ready}',
+        '      cache: {condition: process_healthy}',
+        '      worker: {condition: process_started}',
+        '      old: {condition: process_started}',
+        '',
+      ].join('\n'),
+    );
+    const { xml, plan } = await convertAndCheck(file);
+    const server = (id: string) => new RegExp(`<server id="${id}">[\\s\\S]*?</server>`).exec(xml)?.[0] ?? '';
+    assert.match(
+      server('app'),
+      /<dependsOn server="db" condition="ready"\/>\s*<dependsOn server="cache" condition="started"\/>\s*<dependsOn server="seed" condition="completed"\/>\s*<dependsOn server="fetch" condition="completed"\/>\s*<dependsOn server="migrate" condition="succeeded"\/>/,
+    );
+    // what app waits to complete runs to completion; what it waits to start or be ready does not
+    for (const id of ['seed', 'fetch', 'migrate']) assert.match(server(id), /<kind>oneshot<\/kind>/, id);
+    for (const id of ['db', 'cache', 'app', 'web', 'worker-0']) assert.doesNotMatch(server(id), /<kind>/, id);
+    assert.match(server('fetch'), /<restart policy="on-failure"\/>/);
+    assertComment(
+      xml,
+      /^depends_on seed \(no condition: process-compose waits for process_completed\): condition completed/,
+    );
+    assertComment(
+      xml,
+      /^depends_on cache \(process_healthy\): condition ready: cache has no readiness check, so that is once it has started/,
+    );
+    assertComment(
+      xml,
+      /^depends_on app \(process_log_ready\): no equivalent: there is no ready_log_line; waits for app to be ready instead/,
+    );
+    assertComment(
+      xml,
+      /^depends_on old: old is left out \(disabled\), so nothing to wait for: no <dependsOn>/,
+    );
+    assertComment(
+      xml,
+      /^runs to completion \(app waits for it to complete\): a oneshot, whose exit 0 is completed \(counts as ready\); if it fails and its restarts run out, the supervisor gives up/,
+    );
+    assert.match(
+      server('web'),
+      /<dependsOn server="app" condition="ready"\/>\s*<dependsOn server="cache" condition="ready"\/>\s*<dependsOn server="worker-0" condition="started"\/>\s*<dependsOn server="worker-1" condition="started"\/>\s*<restart/,
+    );
+    assert.match(
+      plan,
+      /web\n +after +app \(ready\), cache \(ready\), worker-0 \(started\), worker-1 \(started\)/,
+    );
+    // shutdown: dependents first
+    const shutdown = /^shutdown order: (.*)$/m.exec(plan)?.[1] ?? '';
+    assert.ok(
+      shutdown.indexOf('web') < shutdown.indexOf('app') && shutdown.indexOf('app') < shutdown.indexOf('db'),
+      shutdown,
+    );
   });
 });
