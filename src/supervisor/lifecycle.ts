@@ -132,7 +132,9 @@ export class Lifecycle {
    * before and runs again on its schedule (a cron job does not make /readyz fail while it runs).
    */
   get countsAsReady(): boolean {
-    return this.ready && (this.state === 'running' || this.state === 'completed' || this.state === 'starting');
+    return (
+      this.ready && (this.state === 'running' || this.state === 'completed' || this.state === 'starting')
+    );
   }
 
   /**

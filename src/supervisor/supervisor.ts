@@ -214,24 +214,21 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
         continue;
       }
       this.showWaits(plan);
-      const queued = [...this.waitingForTurn];
-      const started = [...this.startedInTurn.keys()];
-      if (
-        queued.every((c) => plan.held(c.id)) &&
-        started.every((c) => c.status().ready || c.settled || !this.isCurrent(c))
-      )
-        return;
-      await this.waitFor(
-        () =>
-          this.shuttingDown() ||
-          this.startsHeld > 0 ||
-          this.startPlan().startable().length > 0 ||
-          (this.waitingForTurn.size === 0 &&
-            [...this.startedInTurn.keys()].every(
-              (c) => c.status().ready || c.settled || !this.isCurrent(c),
-            )),
-      );
+      if (this.sequenceDone(plan)) return;
+      await this.waitFor(() => {
+        if (this.shuttingDown() || this.startsHeld > 0) return true;
+        const now = this.startPlan();
+        return now.startable().length > 0 || this.sequenceDone(now);
+      });
     }
+  }
+
+  /** nothing queued can start by itself, and what this start started is ready or settled */
+  private sequenceDone(plan: StartPlan): boolean {
+    return (
+      [...this.waitingForTurn].every((c) => plan.held(c.id)) &&
+      [...this.startedInTurn.keys()].every((c) => c.status().ready || c.settled || !this.isCurrent(c))
+    );
   }
 
   /** The start plan of this moment, over every current server. */
@@ -251,7 +248,11 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     const l = component.lifecycle;
     const status = component.status();
     const runsAtTurn = this.startedInTurn.get(component);
-    const phase = this.waitingForTurn.has(component) ? 'queued' : runsAtTurn !== undefined ? 'started' : 'outside';
+    const phase = this.waitingForTurn.has(component)
+      ? 'queued'
+      : runsAtTurn !== undefined
+        ? 'started'
+        : 'outside';
     // in this start, only what happened since its turn counts (a restart of everything runs a
     // oneshot again: its exit of before says nothing)
     const since = phase === 'started' ? (runsAtTurn ?? 0) : phase === 'queued' ? l.runs : 0;
