@@ -204,6 +204,15 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       });
       if (startable.length > 0) {
         for (const { priority, members } of startOrder(startable)) {
+          // an earlier group that cannot come up (fatal, exited for good) does not hold this one back
+          const notReady = [...this.startedInTurn.keys()].filter(
+            (c) => c.spec.startPriority < priority && this.isCurrent(c) && !c.status().ready,
+          );
+          if (notReady.length > 0)
+            this.logger.warn(
+              { priority: notReady[0]?.spec.startPriority, components: notReady.map((c) => c.id) },
+              'priority group not fully ready: going on',
+            );
           this.logger.info({ priority, components: members.map((c) => c.id) }, 'starting priority group');
           for (const component of members) {
             this.waitingForTurn.delete(component);
