@@ -43,6 +43,7 @@ const dependsOn = (server: string, condition: string) =>
 
 interface Run {
   cli: RunningCli;
+  home: string;
   events: string;
   port: number;
   lines(): string[];
@@ -59,6 +60,7 @@ async function supervise(servers: TestServer[], config = ''): Promise<Run> {
   const cli = runCli(['run', '--home', home, '--log-level', 'debug']);
   return {
     cli,
+    home,
     events,
     port,
     lines: () => (existsSync(events) ? readFileSync(events, 'utf8').split('\n').filter(Boolean) : []),
@@ -149,6 +151,11 @@ describe('run: dependencies with real processes', () => {
     assert.deepEqual([works.state, works.ready], ['completed', true]);
     const states = (await run.get('/metrics')).body;
     assert.match(states, /s7supervisor_component_state\{component="works",state="completed"\} 1/);
+    // an operator's start runs the oneshot again, and the command waits for it to complete
+    const again = runCli(['start', 'works', '--home', run.home]);
+    assert.equal(await again.exited, 0, again.stderr.join('\n'));
+    assert.match(again.stdout.join('\n'), /works: completed \(exit code 0\)/);
+    assert.equal(run.lines().filter((l) => l === 'end works').length, 2);
     assert.equal(await stop(run), 0);
   });
 
