@@ -152,6 +152,8 @@ export class Component {
   /** reload: a new process definition; a running component restarts with it, a stopped one stays stopped */
   replaceSpec(spec: ServerSpec): void {
     this.updateSpec(spec);
+    // held back by its dependencies: it starts with the new spec when they hold
+    if (this.lifecycle.waiting) return;
     if (this.state === 'fatal') this.start();
     // waiting out its backoff: the next start uses the new spec; starting now would skip the
     // backoff and the restart intensity

@@ -162,7 +162,14 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       this.waitingForTurn.add(component);
       this.startedInTurn.delete(component);
     }
-    if (this.sequence) return this.sequence;
+    if (this.sequence) {
+      // the start under way takes them in: they show what they wait for now, or start if they may
+      if (components.length > 0) {
+        this.showWaits(this.startPlan());
+        this.notifyWaiters();
+      }
+      return this.sequence;
+    }
     // set before the first step runs: a state change during it must not begin a second sequence
     let done!: () => void;
     this.sequence = new Promise<void>((resolve) => {
@@ -534,7 +541,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     });
     try {
       for (const group of stopOrder(this.list())) {
-        const running = group.members.filter((c) => !c.settled);
+        // a server held back by its dependencies has no process, but must leave `starting`
+        const running = group.members.filter((c) => !c.settled || c.lifecycle.waiting);
         if (running.length === 0) continue;
         this.logger.info(
           { priority: group.priority, components: running.map((c) => c.id) },

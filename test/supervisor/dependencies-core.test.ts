@@ -130,20 +130,74 @@ describe('dependencies over a fake host', () => {
 
   test('shutdown stops a held server at once and the dependents before what they depend on', async () => {
     const { supervisor, host, status } = fakeSupervisor(
-      registry([server('db'), server('app', on('db', 'ready')), server('late', on('app', 'ready'))]),
+      registry([
+        server('db'),
+        server('app', on('db', 'ready')),
+        server('late', on('app', 'ready')),
+        server('slow', { startDelay: 60 }),
+        server('held', on('slow', 'ready')),
+      ]),
     );
     void supervisor.startAll();
     await host.clock.advance(0);
     await host.clock.advance(0);
-    assert.deepEqual(launched(host), ['db', 'app', 'late']);
+    assert.deepEqual(launched(host), ['db', 'slow', 'app', 'late']);
+    assert.equal(status('held').state, 'starting');
     const order: string[] = [];
     supervisor.on('state', (s) => {
       if (s.state === 'stopped') order.push(s.id);
     });
     void supervisor.shutdown('test');
     await host.clock.advance(100);
-    assert.deepEqual(order, ['late', 'app', 'db']);
-    assert.equal(status('db').state, 'stopped');
+    assert.deepEqual(
+      order.filter((id) => id !== 'slow' && id !== 'held'),
+      ['late', 'app', 'db'],
+    );
+    assert.ok(order.indexOf('held') < order.indexOf('slow'), 'the held one goes first, with its dependents');
+    assert.equal(status('held').state, 'stopped', 'held back, it leaves starting too');
+    assert.equal(status('held').pid, undefined);
+  });
+});
+
+describe('dependencies and reload over a fake host', () => {
+  test('reload during start-up: a held server that changed stays held; an added one waits for its dependency', async () => {
+    const first = [server('db', { startDelay: 5 }), server('app', on('db', 'ready'))];
+    let next = registry(first);
+    const { supervisor, host, status } = fakeSupervisor(next, { loadRegistry: () => next });
+    void supervisor.startAll();
+    await host.clock.advance(1_000);
+    next = registry([
+      first[0] as ServerSpec,
+      server('app', { ...on('db', 'ready'), args: ['--changed'] }),
+      server('extra', on('app', 'ready')),
+    ]);
+    const answer = await supervisor.reload();
+    assert.ok(answer.ok);
+    await host.clock.advance(0);
+    assert.deepEqual(launched(host), ['db'], 'neither app (changed) nor extra (added) jumped the queue');
+    assert.equal(status('extra').notReadyReason, 'waiting for app (ready)');
+    await host.clock.advance(4_000);
+    assert.deepEqual(launched(host), ['db', 'app', 'extra']);
+    assert.deepEqual(host.current('app')?.spec.args, ['--changed'], 'app started with the new definition');
+  });
+
+  test('a restart of everything runs a oneshot again, and its dependent waits for the new run', async () => {
+    const { supervisor, host, status } = fakeSupervisor(
+      registry([oneshot('migrate'), server('app', on('migrate', 'succeeded'))]),
+    );
+    void supervisor.startAll();
+    await host.clock.advance(0);
+    host.current('migrate')!.exit(0);
+    await host.clock.advance(0);
+    assert.deepEqual(launched(host), ['migrate', 'app']);
+    await supervisor.restart();
+    await host.clock.advance(0);
+    assert.equal(host.runs('migrate').length, 2, 'migrate runs again');
+    assert.equal(host.runs('app').length, 1, 'app waits for the new run, not the old exit 0');
+    assert.equal(status('app').notReadyReason, 'waiting for migrate (succeeded)');
+    host.current('migrate')!.exit(0);
+    await host.clock.advance(0);
+    assert.equal(host.runs('app').length, 2);
   });
 });
 
