@@ -524,10 +524,9 @@ export class Component {
     let due = schedule.nextRun(new Date(after)).getTime();
     while (due <= now - 1000) due = schedule.nextRun(new Date(due)).getTime();
     this.nextRunAt = due;
-    // a pending run keeps nothing alive by itself: while it supervises, the supervisor runs anyway
-    this.scheduleTimer = clock.after(
-      Math.max(0, due - now),
-      () => {
+    // not unref'd: a run to come is work the supervisor has to do, even when nothing else (no
+    // listener, no process) would keep it alive meanwhile; shutdown ends the schedule
+    this.scheduleTimer = clock.after(Math.max(0, due - now), () => {
         this.scheduleTimer = undefined;
         this.nextRunAt = undefined;
         const skippedBefore = this.lifecycle.scheduledRuns.skipped;
@@ -538,9 +537,12 @@ export class Component {
             'scheduled run skipped: the last run is still going on',
           );
         if (!this.lifecycle.stoppedByOperator) this.armSchedule(due);
-      },
-      { unref: true },
-    );
+    });
+  }
+
+  /** a schedule is armed: its next run is to come */
+  get scheduled(): boolean {
+    return this.scheduleTimer !== undefined;
   }
 
   private cancelSchedule(): void {

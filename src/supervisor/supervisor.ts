@@ -542,7 +542,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     try {
       for (const group of stopOrder(this.list())) {
         // a server held back by its dependencies has no process, but must leave `starting`
-        const running = group.members.filter((c) => !c.settled || c.lifecycle.waiting);
+        // (and a completed scheduled oneshot has a next run to call off)
+        const running = group.members.filter((c) => !c.settled || c.lifecycle.waiting || c.scheduled);
         if (running.length === 0) continue;
         this.logger.info(
           { priority: group.priority, components: running.map((c) => c.id) },

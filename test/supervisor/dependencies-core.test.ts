@@ -290,6 +290,9 @@ describe('schedules over a fake host', () => {
     await host.clock.advance(0);
     assert.deepEqual(status('purge').scheduledRuns, { succeeded: 2, failed: 1, skipped: 2 });
     assert.equal(status('purge').state, 'backoff', 'a failed run is retried by policy');
+    await supervisor.shutdown('test');
+    assert.equal(status('purge').nextRunAt, undefined, 'shutdown ends the schedule');
+    assert.equal(host.clock.pending, 0, 'no timer left behind');
   });
 
   test('an operator stop ends the schedule; start begins it again', async () => {
@@ -328,5 +331,9 @@ describe('schedules over a fake host', () => {
     host.current('report')!.exit(0);
     await host.clock.advance(0);
     assert.equal(new Date(status('report').nextRunAt!).toISOString(), '2026-07-02T00:30:00.000Z');
+    assert.equal(status('report').state, 'completed');
+    await supervisor.shutdown('test');
+    assert.equal(status('report').nextRunAt, undefined, 'shutdown ends the schedule of a completed oneshot');
+    assert.equal(host.clock.pending, 0);
   });
 });
