@@ -527,16 +527,16 @@ export class Component {
     // not unref'd: a run to come is work the supervisor has to do, even when nothing else (no
     // listener, no process) would keep it alive meanwhile; shutdown ends the schedule
     this.scheduleTimer = clock.after(Math.max(0, due - now), () => {
-        this.scheduleTimer = undefined;
-        this.nextRunAt = undefined;
-        const skippedBefore = this.lifecycle.scheduledRuns.skipped;
-        this.apply(() => this.lifecycle.scheduleDue(), 'scheduled run');
-        if (this.lifecycle.scheduledRuns.skipped > skippedBefore)
-          this.deps.logger.warn(
-            { component: this.id, state: this.state },
-            'scheduled run skipped: the last run is still going on',
-          );
-        if (!this.lifecycle.stoppedByOperator) this.armSchedule(due);
+      this.scheduleTimer = undefined;
+      this.nextRunAt = undefined;
+      const skippedBefore = this.lifecycle.scheduledRuns.skipped;
+      this.apply(() => this.lifecycle.scheduleDue(), 'scheduled run');
+      if (this.lifecycle.scheduledRuns.skipped > skippedBefore)
+        this.deps.logger.warn(
+          { component: this.id, state: this.state },
+          'scheduled run skipped: the last run is still going on',
+        );
+      if (!this.lifecycle.stoppedByOperator) this.armSchedule(due);
     });
   }
 

@@ -337,7 +337,9 @@ describe("lifecycle: the supervisor's restart verdict is an input, never a call 
 });
 
 describe('lifecycle rev. 2: held back, oneshots, scheduled runs', () => {
-  const oneshot = (options: { critical?: boolean; scheduled?: boolean; policy?: RestartSpec['policy'] } = {}) =>
+  const oneshot = (
+    options: { critical?: boolean; scheduled?: boolean; policy?: RestartSpec['policy'] } = {},
+  ) =>
     new Lifecycle({
       restart: restart({ policy: options.policy ?? 'on-failure' }),
       stopTimeout: 10,
@@ -350,7 +352,10 @@ describe('lifecycle rev. 2: held back, oneshots, scheduled runs', () => {
   test('hold: starting without a process, with the reason; start spawns; stop stops at once', () => {
     const l = new Lifecycle({ restart: restart(), stopTimeout: 10 });
     assert.deepEqual(l.hold('waiting for db (ready)'), []);
-    assert.deepEqual([l.state, l.waiting, l.pid, l.notReadyReason], ['starting', true, undefined, 'waiting for db (ready)']);
+    assert.deepEqual(
+      [l.state, l.waiting, l.pid, l.notReadyReason],
+      ['starting', true, undefined, 'waiting for db (ready)'],
+    );
     assert.deepEqual(types(l.start()), ['spawn']);
     assert.equal(l.waiting, false);
     assert.equal(l.restarts, 0, 'a first start after waiting is not a restart');
