@@ -43,15 +43,21 @@ test('check on the demo registry exits 0 and prints its start plan', async () =>
   assert.equal(code, 0, stderr);
   assert.equal(stderr, '');
   assert.match(stdout, new RegExp(`registry +${join(demoHome, 'conf/SupervisorRegistry.xml')}`));
-  const first = stdout.indexOf('priority 1: is, svg');
+  const first = stdout.indexOf('priority 1: cache, migrate, is, svg');
   const second = stdout.indexOf('priority 2: ps');
   assert.ok(first > 0 && second > first, stdout);
   // as written (design.md §7): the ${VAR} unexpanded, single-quoted as a shell would need it
   assert.match(
     stdout,
-    /is: Image Server\n +command +node bin\/demo-server\.mjs is --port '\$\{IS_PORT:-27345\}'\n/,
+    /is: Image Server\n +after +cache \(ready\)\n +command +node bin\/demo-server\.mjs is --port '\$\{IS_PORT:-27345\}'\n/,
   );
   assert.match(stdout, /stop +SIGTERM, SIGKILL after \d+s/);
+  // rev. 2: the demo's dependencies, oneshots and schedule
+  assert.match(stdout, /is: Image Server\n +after +cache \(ready\)\n/);
+  assert.match(stdout, /ps: Platform Server\n +after +migrate \(succeeded\)\n/);
+  assert.match(stdout, /migrate: Schema migration\n +kind +oneshot/);
+  assert.match(stdout, /schedule +cron \*\/15 \* \* \* \*/);
+  assert.match(stdout, /shutdown order: ps, purge \(2\), then migrate, is, svg \(1\), then cache \(1\)/);
   assert.match(stdout, /restart +always/);
 });
 

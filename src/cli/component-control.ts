@@ -114,6 +114,9 @@ function progress(verb: Verb, before: ComponentJson, now: ComponentJson | undefi
   // a start of a running component has nothing to do; otherwise it must be a new run
   const newRun = now.startedAt !== before.startedAt || (verb === 'start' && before.state === 'running');
   if (now.state === 'running' && newRun) return { done: true, line: `${now.id}: running, pid ${now.pid}` };
+  // a oneshot's run is done when it completed (exit 0)
+  if (now.state === 'completed' && now.startedAt !== before.startedAt)
+    return { done: true, line: `${now.id}: completed (exit code 0)` };
   // an ordered restart of everything: stopped until its priority group's turn comes
   if (now.state === 'stopped' && now.restartPending)
     return { done: false, waiting: `${now.id} waits for its turn` };

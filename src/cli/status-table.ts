@@ -2,7 +2,7 @@
 // padded to the widest cell, `-` for what does not apply. NOTE (why it is not ready) comes last,
 // as it is free text.
 import type { ComponentJson } from '../view/component-json.js';
-import { formatLastExit, formatMemory, formatNote, formatUptime } from '../view/format.js';
+import { formatLastExit, formatMemory, formatNextRun, formatNote, formatUptime } from '../view/format.js';
 
 const columns: Array<{ title: string; cell: (c: ComponentJson, now: number) => string }> = [
   { title: 'ID', cell: (c) => c.id },
@@ -13,7 +13,10 @@ const columns: Array<{ title: string; cell: (c: ComponentJson, now: number) => s
   { title: 'RESTARTS', cell: (c) => String(c.restarts) },
   { title: 'MEMORY', cell: (c) => formatMemory(c) },
   { title: 'LAST EXIT', cell: (c, now) => formatLastExit(c, now) },
-  { title: 'NOTE', cell: (c) => formatNote(c) || '-' },
+  {
+    title: 'NOTE',
+    cell: (c, now) => [formatNote(c), formatNextRun(c, now)].filter(Boolean).join('; ') || '-',
+  },
 ];
 
 export function formatStatusTable(components: readonly ComponentJson[], now = Date.now()): string {

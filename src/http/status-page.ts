@@ -25,6 +25,7 @@ import {
   formatDuration,
   formatLastExit,
   formatMemory,
+  formatNextRun,
   formatNote,
   formatUptime,
   isCrashLooping,
@@ -193,7 +194,7 @@ function clock(at: number): string {
 }
 
 /** which buttons make sense in which state (the others are shown disabled) */
-const canStart: ReadonlySet<ComponentState> = new Set(['stopped', 'fatal', 'backoff']);
+const canStart: ReadonlySet<ComponentState> = new Set(['stopped', 'fatal', 'backoff', 'completed']);
 const canStop: ReadonlySet<ComponentState> = new Set(['starting', 'running', 'backoff']);
 
 /** one component: its row of figures, and below it its recent changes and output */
@@ -212,6 +213,9 @@ function component(c: ComponentJson, data: StatusPageData, output: OutputView, c
     `<span class="badge state-${c.state}">${c.state}</span>` +
     (nextIn !== undefined
       ? `<span class="note bad" data-next-in="${Math.max(0, Math.round(nextIn))}">next try ${nextIn > 0 ? `in ${formatDuration(Math.ceil(nextIn / 1000))}` : 'now'} (${clock(c.nextStartAt ?? data.now)})</span>`
+      : '') +
+    (c.nextRunAt !== undefined
+      ? `<span class="note" data-next-run="${c.nextRunAt}">${escapeHtml(formatNextRun(c, data.now))}</span>`
       : '');
   const restarts =
     String(c.restarts) +
@@ -294,7 +298,7 @@ td[data-field=memory],td[data-field=cpu],td[data-field=lastExit],td[data-field=u
 .ok{color:#127a2d}.bad{color:#b3261e}
 @media (prefers-color-scheme:dark){.ok{color:#6ad08a}.bad{color:#ff8a80}}
 .badge{display:inline-block;padding:.05rem .5rem;border-radius:1rem;font-size:.85rem;background:#8882}
-.badge.state-running{background:#2e7d3233}.badge.state-fatal,.badge.state-backoff{background:#c6282833}
+.badge.state-running,.badge.state-completed{background:#2e7d3233}.badge.state-fatal,.badge.state-backoff{background:#c6282833}
 .badge.state-backoff::before,.badge.state-fatal::before{content:"● ";color:#c62828}
 .badge.state-stopped{background:#8883}.badge.state-starting,.badge.state-stopping{background:#f9a82533}
 tr.crash-loop th[scope=row]{box-shadow:inset 3px 0 #c62828}

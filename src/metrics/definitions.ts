@@ -12,7 +12,14 @@ import {
   type RegistryContentType,
 } from 'prom-client';
 import type { GroupStats } from '../process/procfs.js';
-import { type ComponentStatus, componentStates, exitReasons } from '../supervisor/status.js';
+import {
+  type ComponentStatus,
+  componentStates,
+  exitReasons,
+  type ScheduledRuns,
+} from '../supervisor/status.js';
+
+const scheduledRunResults: ReadonlyArray<keyof ScheduledRuns> = ['succeeded', 'failed', 'skipped'];
 
 /** what one scrape reads its component series from */
 export interface Scrape {
@@ -135,6 +142,23 @@ export function defineMetrics(
       scrape().components.flatMap((c) =>
         exitReasons.map((reason) => ({ labels: { component: c.id, reason }, value: c.exits[reason] })),
       ),
+  );
+  new SnapshotCounter(
+    {
+      name: 's7supervisor_component_scheduled_runs_total',
+      help: 'Runs of a scheduled oneshot, by result (skipped: due while the last run still went on)',
+      labelNames: ['component', 'result'],
+      registers,
+    },
+    () =>
+      scrape().components.flatMap((c) => {
+        const runs = c.scheduledRuns;
+        if (!runs) return [];
+        return scheduledRunResults.map((result) => ({
+          labels: { component: c.id, result },
+          value: runs[result],
+        }));
+      }),
   );
   new SnapshotGauge(
     {

@@ -122,7 +122,11 @@ function formatServer(server: ServerSpec, lines: string[], now: Date): void {
     );
   row(
     'ready',
-    server.readiness ? describeCheck(server.readiness, 'not ready') : readyWithoutCheck(server.startDelay),
+    server.kind === 'oneshot'
+      ? 'when it exits 0 (completed)'
+      : server.readiness
+        ? describeCheck(server.readiness, 'not ready')
+        : readyWithoutCheck(server.startDelay),
   );
   if (server.liveness) row('liveness', describeCheck(server.liveness, 'hung: killed and restarted'));
   row('stop', `${server.stopSignal}, SIGKILL after ${seconds(server.stopTimeout)}`);

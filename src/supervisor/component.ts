@@ -6,12 +6,14 @@ import type { Logger } from 'pino';
 import type { CheckOutcome, RunningProbe, StartProbe } from '../health/check.js';
 import type { ExitStatus, Launched, ProcessHost, SpawnError, Timer } from '../process/host.js';
 import { signalNumber } from '../process/signals.js';
+import { parseSchedule, type Schedule } from '../registry/cron.js';
 import type { CheckSpec, ServerSpec } from '../registry/model.js';
 import { formatSize } from '../registry/values.js';
 import {
   describeExit,
   type Effect,
   Lifecycle,
+  type LifecycleOptions,
   MEMORY_SAMPLES_OVER,
   type ProcessExit,
   type RestartVerdict,
@@ -45,14 +47,16 @@ export interface ComponentDeps {
   watchReadyFd?: (stream: Readable, onReady: () => void) => void;
   /** asked when an exit would be restarted by policy (restart intensity, shutdown) */
   restartVerdict(component: Component): RestartVerdict;
-  /** the restart intensity was exceeded (called after that state change was reported) */
-  giveUp(component: Component): void;
+  /** the restart intensity was exceeded, or a critical oneshot failed for good (after that change was reported) */
+  giveUp(component: Component, reason: string): void;
   /**
    * the resident memory of the component's process group now, for `<limits memory>`; undefined
    * when there is no reading of it (yet). Without it, limits are not watched.
    */
   residentMemory?(component: Component): number | undefined;
   onStateChange(component: Component, previous: ComponentState): void;
+  /** it spawned a process without changing state (starting stays starting): dependencies on `started` */
+  onProgress?(component: Component): void;
   onCheck(component: Component, kind: CheckKind, outcome: CheckOutcome): void;
   /** a run's process group came to be / is gone (the parent-death watchdog keeps the list) */
   onGroupStarted?(pgid: number): void;
@@ -105,12 +109,18 @@ export class Component {
    */
   private restartTimes: readonly number[] = Object.freeze([]);
   private changes: readonly Readonly<StateChange>[] = Object.freeze([]);
+  /** a scheduled oneshot: when it runs next, from the first start until it is stopped */
+  private schedule: Schedule | undefined;
+  private scheduleTimer: Timer | undefined;
+  /** epoch ms the armed schedule timer is due */
+  private nextRunAt: number | undefined;
 
   constructor(
     public spec: ServerSpec,
     private readonly deps: ComponentDeps,
   ) {
-    this.lifecycle = new Lifecycle({ restart: spec.restart, stopTimeout: spec.stopTimeout });
+    this.lifecycle = new Lifecycle(lifecycleOptions(spec));
+    this.schedule = scheduleOf(spec, deps.logger);
   }
 
   get id(): string {
@@ -121,15 +131,30 @@ export class Component {
     return this.lifecycle.state;
   }
 
-  /** settled: not on its way anywhere (used by start ordering and shutdown) */
+  /** settled: not on its way anywhere, nothing running (used by start ordering and shutdown) */
   get settled(): boolean {
-    return this.state === 'stopped' || this.state === 'fatal';
+    return (
+      this.state === 'stopped' ||
+      this.state === 'fatal' ||
+      this.state === 'completed' ||
+      // held back by its dependencies: no process, nothing to wait for
+      this.lifecycle.waiting
+    );
   }
 
-  /** reload: new supervision settings (priority, timeouts, restart policy), same process */
+  /** reload: new supervision settings (priority, timeouts, restart policy, schedule), same process */
   updateSpec(spec: ServerSpec): void {
+    const scheduleBefore = JSON.stringify(this.spec.schedule);
     this.spec = spec;
-    this.lifecycle.updateOptions({ restart: spec.restart, stopTimeout: spec.stopTimeout });
+    this.lifecycle.updateOptions(lifecycleOptions(spec));
+    if (JSON.stringify(spec.schedule) !== scheduleBefore) {
+      this.schedule = scheduleOf(spec, this.deps.logger);
+      // a schedule that ran goes on with the new times
+      if (this.scheduleTimer) {
+        this.cancelSchedule();
+        this.armSchedule(this.deps.host.clock.now());
+      }
+    }
     // a limit a reload added applies to the run under way (a removed one ends at its next tick)
     if (this.state === 'starting' || this.state === 'running') this.watchMemory();
   }
@@ -137,6 +162,8 @@ export class Component {
   /** reload: a new process definition; a running component restarts with it, a stopped one stays stopped */
   replaceSpec(spec: ServerSpec): void {
     this.updateSpec(spec);
+    // held back by its dependencies: it starts with the new spec when they hold
+    if (this.lifecycle.waiting) return;
     if (this.state === 'fatal') this.start();
     // waiting out its backoff: the next start uses the new spec; starting now would skip the
     // backoff and the restart intensity
@@ -145,9 +172,18 @@ export class Component {
 
   start(byOperator = false): void {
     this.apply(() => this.lifecycle.start(byOperator), byOperator ? 'started by operator' : 'started');
+    // a schedule begins with the first run, at the server's turn (or an operator's start)
+    if (this.schedule && !this.scheduleTimer && !this.lifecycle.stoppedByOperator)
+      this.armSchedule(this.deps.host.clock.now());
+  }
+
+  /** held back by its dependencies: `starting`, with `reason` (waiting for X (state)) */
+  hold(reason: string): void {
+    this.apply(() => this.lifecycle.hold(reason), reason);
   }
 
   stop(byOperator = false): void {
+    this.cancelSchedule();
     this.apply(
       () => this.lifecycle.stop(byOperator),
       byOperator ? 'stopped by operator' : 'stopped by the supervisor',
@@ -159,6 +195,7 @@ export class Component {
   }
 
   stopForRestart(): void {
+    this.cancelSchedule();
     this.apply(() => this.lifecycle.stopForRestart(), 'restart of every component');
   }
 
@@ -189,10 +226,11 @@ export class Component {
       description: this.spec.description,
       critical: this.spec.critical,
       startPriority: this.spec.startPriority,
+      kind: this.spec.kind,
       state: l.state,
       ...(l.pid !== undefined ? { pid: l.pid } : {}),
-      ready: l.ready && l.state === 'running',
-      ...(l.notReadyReason !== undefined && !l.ready ? { notReadyReason: l.notReadyReason } : {}),
+      ready: l.countsAsReady,
+      ...(l.notReadyReason !== undefined && !l.countsAsReady ? { notReadyReason: l.notReadyReason } : {}),
       ...(l.startedAt !== undefined ? { startedAt: l.startedAt } : {}),
       restarts: l.restarts,
       exits: { ...l.exits },
@@ -202,6 +240,8 @@ export class Component {
       ...(l.startError ? { startError: { ...l.startError } } : {}),
       ...(l.state === 'backoff' && this.nextStartAt !== undefined ? { nextStartAt: this.nextStartAt } : {}),
       ...(this.spec.limits ? { memoryLimitBytes: this.spec.limits.memory } : {}),
+      ...(this.nextRunAt !== undefined ? { nextRunAt: this.nextRunAt } : {}),
+      ...(this.spec.schedule ? { scheduledRuns: { ...l.scheduledRuns } } : {}),
       restartTimes: this.restartTimes,
       changes: this.changes,
     };
@@ -221,21 +261,22 @@ export class Component {
       return;
     }
     this.applying = true;
-    let gaveUp = false;
+    let gaveUp: string | undefined;
     try {
       gaveUp = this.applyNow(event, cause);
     } finally {
       this.applying = false;
     }
     // giving up stops everything, this component included: only once its own change is told
-    if (gaveUp) this.deps.giveUp(this);
+    if (gaveUp !== undefined) this.deps.giveUp(this, gaveUp);
     this.pendingEvents.shift()?.();
   }
 
-  /** apply() of one event; true when it says the supervisor must give up */
-  private applyNow(event: () => Effect[], cause: string | undefined): boolean {
+  /** apply() of one event; the reason when it says the supervisor must give up */
+  private applyNow(event: () => Effect[], cause: string | undefined): string | undefined {
     const before = this.lifecycle.state;
     const restartsBefore = this.lifecycle.restarts;
+    const runsBefore = this.lifecycle.runs;
     const effects = event();
     for (const effect of effects) this.execute(effect);
     const now = this.deps.host.clock.now();
@@ -251,8 +292,9 @@ export class Component {
         RECENT_CHANGES,
       );
       this.deps.onStateChange(this, before);
-    }
-    return effects.some((effect) => effect.type === 'give-up');
+    } else if (this.lifecycle.runs !== runsBefore) this.deps.onProgress?.(this);
+    const giveUp = effects.find((effect) => effect.type === 'give-up');
+    return giveUp?.type === 'give-up' ? giveUp.reason : undefined;
   }
 
   private execute(effect: Effect): void {
@@ -481,6 +523,47 @@ export class Component {
     this.backoffTimer = undefined;
   }
 
+  /**
+   * The timer of the next scheduled run after `after` (epoch ms). Whether that run happens or is
+   * skipped is the lifecycle's decision (scheduleDue). The next time counts from when this one was
+   * due, not from when it ran: a fixed grid for @every, so a run still going is skipped, not
+   * pushed back. Times already past (the clock jumped, the machine slept) are not caught up.
+   */
+  private armSchedule(after: number): void {
+    const schedule = this.schedule;
+    if (!schedule) return;
+    const clock = this.deps.host.clock;
+    const now = clock.now();
+    let due = schedule.nextRun(new Date(after)).getTime();
+    while (due <= now - 1000) due = schedule.nextRun(new Date(due)).getTime();
+    this.nextRunAt = due;
+    // not unref'd: a run to come is work the supervisor has to do, even when nothing else (no
+    // listener, no process) would keep it alive meanwhile; shutdown ends the schedule
+    this.scheduleTimer = clock.after(Math.max(0, due - now), () => {
+      this.scheduleTimer = undefined;
+      this.nextRunAt = undefined;
+      const skippedBefore = this.lifecycle.scheduledRuns.skipped;
+      this.apply(() => this.lifecycle.scheduleDue(), 'scheduled run');
+      if (this.lifecycle.scheduledRuns.skipped > skippedBefore)
+        this.deps.logger.warn(
+          { component: this.id, state: this.state },
+          'scheduled run skipped: the last run is still going on',
+        );
+      if (!this.lifecycle.stoppedByOperator) this.armSchedule(due);
+    });
+  }
+
+  /** a schedule is armed: its next run is to come */
+  get scheduled(): boolean {
+    return this.scheduleTimer !== undefined;
+  }
+
+  private cancelSchedule(): void {
+    this.scheduleTimer?.cancel();
+    this.scheduleTimer = undefined;
+    this.nextRunAt = undefined;
+  }
+
   private watchReadiness(): void {
     const check = this.spec.readiness;
     const generation = this.generation;
@@ -609,5 +692,26 @@ function changeReason(
     case 'fatal':
     case 'stopped':
       return lifecycle.notReadyReason ?? to;
+    case 'completed':
+      return 'completed (exit code 0)';
   }
+}
+
+function lifecycleOptions(spec: ServerSpec): LifecycleOptions {
+  return {
+    restart: spec.restart,
+    stopTimeout: spec.stopTimeout,
+    kind: spec.kind,
+    critical: spec.critical,
+    scheduled: spec.schedule !== undefined,
+  };
+}
+
+/** the registry validated the expression already: a failure here is a bug, logged, not thrown */
+function scheduleOf(spec: ServerSpec, logger: Logger): Schedule | undefined {
+  if (!spec.schedule) return undefined;
+  const parsed = parseSchedule(spec.schedule);
+  if (parsed.ok) return parsed.value;
+  logger.error({ component: spec.id, reason: parsed.message }, 'schedule not understood: it does not run');
+  return undefined;
 }

@@ -15,8 +15,12 @@
 //      │◀── stopping ◀───┴──┼──── stop ───────────────────────────┤
 //      │                    └───────────── backoff ◀──────────────┘
 //      └── exit 0 / policy  fatal ◀── policy never, or cannot execute
-import type { RestartSpec } from '../registry/model.js';
-import type { ComponentState, ExitReason, LastExit } from './status.js';
+//
+// Rev. 2: a server held back by its dependencies is `starting` without a process (hold), until
+// the ordered start lets it go (start). A oneshot is not watched for readiness: exit 0 makes it
+// `completed` (ready); a scheduled one runs again from there (scheduleDue), still counting as ready.
+import type { RestartSpec, ServerKind } from '../registry/model.js';
+import type { ComponentState, ExitReason, LastExit, ScheduledRuns } from './status.js';
 
 export type Effect =
   /** start the process */
@@ -40,8 +44,11 @@ export type Effect =
   /** a restart by policy, already allowed by the supervisor: wait delayMs, then backoffElapsed */
   | { type: 'restart'; delayMs: number }
   | { type: 'cancel-backoff' }
-  /** the restart intensity was exceeded: the supervisor gives up (after this change is reported) */
-  | { type: 'give-up' };
+  /**
+   * the supervisor gives up (after this change is reported): the restart intensity was exceeded,
+   * or a critical oneshot ended fatal
+   */
+  | { type: 'give-up'; reason: string };
 
 /**
  * The supervisor's answer when an exit would be restarted by policy: `allowed` (and counted toward
@@ -73,6 +80,12 @@ type StopIntent = 'stop' | 'restart' | 'unhealthy' | 'memory';
 export interface LifecycleOptions {
   restart: RestartSpec;
   stopTimeout: number;
+  /** default longrun */
+  kind?: ServerKind;
+  /** a critical oneshot that ends fatal makes the supervisor give up (default false) */
+  critical?: boolean;
+  /** a oneshot with a schedule: its runs are counted by result */
+  scheduled?: boolean;
   /** [0, 1): jitter source; injected so tests are deterministic */
   random?: () => number;
 }
@@ -97,6 +110,15 @@ export class Lifecycle {
   private stopIntent: StopIntent | undefined;
   /** stopped by stopForRestart: the next start is a restart */
   restartPending = false;
+  /** held back by its dependencies: `starting`, with no process yet */
+  waiting = false;
+  /** processes spawned so far (the ordered start tells runs since a server's turn by it) */
+  runs = 0;
+  /** the run (by `runs`) whose exit lastExit is */
+  lastExitRun = 0;
+  /** a oneshot that exited 0 at least once: it stays ready through its scheduled runs */
+  private completedOnce = false;
+  scheduledRuns: ScheduledRuns = { succeeded: 0, failed: 0, skipped: 0 };
   private readonly random: () => number;
 
   constructor(private options: LifecycleOptions) {
@@ -108,11 +130,44 @@ export class Lifecycle {
     this.options = { ...options, random: this.random };
   }
 
+  get oneshot(): boolean {
+    return this.options.kind === 'oneshot';
+  }
+
+  /**
+   * Counts as ready: a longrun running and ready, a oneshot completed, or one that completed
+   * before and runs again on its schedule (a cron job does not make /readyz fail while it runs).
+   */
+  get countsAsReady(): boolean {
+    return (
+      this.ready && (this.state === 'running' || this.state === 'completed' || this.state === 'starting')
+    );
+  }
+
+  /**
+   * Its turn has not come: its dependencies do not hold (`reason` says which). A stopped server
+   * shows `starting` with that reason; it gets no process until start().
+   */
+  hold(reason: string): Effect[] {
+    if (this.state === 'stopped' && !this.stoppedByOperator) {
+      this.state = 'starting';
+      this.waiting = true;
+      this.ready = false;
+    }
+    if (this.waiting) this.notReadyReason = reason;
+    return [];
+  }
+
   /** The operator or the supervisor wants it running. */
   start(byOperator = false): Effect[] {
     if (byOperator) this.stoppedByOperator = false;
+    if (this.waiting) {
+      this.waiting = false;
+      this.state = 'stopped';
+    }
     switch (this.state) {
       case 'stopped':
+      case 'completed':
       case 'fatal': {
         this.shortRuns = 0;
         const counted = this.restartPending;
@@ -133,7 +188,16 @@ export class Lifecycle {
   /** The operator or shutdown wants it down (and to stay down). */
   stop(byOperator = false): Effect[] {
     if (byOperator) this.stoppedByOperator = true;
+    if (this.waiting) {
+      this.waiting = false;
+      this.enterStopped(this.stoppedReason());
+      return [];
+    }
     switch (this.state) {
+      case 'completed':
+        // nothing runs: it only leaves `completed` (and its schedule, which component.ts ends)
+        this.enterStopped(this.stoppedReason());
+        return [];
       case 'starting':
       case 'running':
         this.stopIntent = 'stop';
@@ -160,6 +224,7 @@ export class Lifecycle {
   /** Operator restart: down, then up again (a stopped or fatal one is simply started). */
   restart(): Effect[] {
     this.stoppedByOperator = false;
+    if (this.waiting) return this.start(true);
     switch (this.state) {
       case 'starting':
       case 'running':
@@ -184,6 +249,14 @@ export class Lifecycle {
     this.startError = undefined;
     this.pid = pid;
     this.startedAt = now;
+    this.runs += 1;
+    if (this.oneshot) {
+      // a oneshot is ready by completing, not by a check; a scheduled run after a success is
+      // `running` and stays ready
+      if (this.completedOnce && this.ready) this.state = 'running';
+      else this.notReadyReason = 'running to completion';
+      return [];
+    }
     this.notReadyReason = 'starting';
     return [{ type: 'watch-readiness' }];
   }
@@ -215,7 +288,7 @@ export class Lifecycle {
     if (fatal || this.options.restart.policy === 'never') {
       this.state = 'fatal';
       this.notReadyReason = `cannot start: ${reason}`;
-      return [];
+      return this.fatalOneshot();
     }
     const refused = this.refusedRestart(restartVerdict(), `cannot start: ${reason}`);
     if (refused) return refused;
@@ -252,7 +325,7 @@ export class Lifecycle {
 
   /** Liveness failed failureThreshold times in a row: treat as a crash. */
   unhealthy(): Effect[] {
-    if (this.state !== 'running' && this.state !== 'starting') return [];
+    if ((this.state !== 'running' && this.state !== 'starting') || this.waiting) return [];
     this.stopIntent = 'unhealthy';
     return this.enterStopping();
   }
@@ -304,6 +377,7 @@ export class Lifecycle {
             : 'exited';
     this.exits[reason] += 1;
     this.lastExit = { code: exit.exitCode, reason, at: now, ...(exit.signal ? { signal: exit.signal } : {}) };
+    this.lastExitRun = this.runs;
     this.pid = undefined;
     this.ready = false;
     const effects: Effect[] = [{ type: 'stop-checks' }];
@@ -320,13 +394,23 @@ export class Lifecycle {
 
     const failed = reason !== 'exited' || exit.code !== 0;
     const policy = this.options.restart.policy;
+    if (this.options.scheduled) this.scheduledRuns[failed ? 'failed' : 'succeeded'] += 1;
+    if (this.oneshot && !failed) {
+      // its job is done: whatever the policy, a oneshot is not run again but by its schedule
+      this.completedOnce = true;
+      this.shortRuns = 0;
+      this.state = 'completed';
+      this.ready = true;
+      this.notReadyReason = undefined;
+      return effects;
+    }
     if (policy === 'never' || (policy === 'on-failure' && !failed)) {
       if (failed) {
         this.state = 'fatal';
         this.notReadyReason = `exited with ${describeExit(exit)} (restart policy ${policy})`;
-      } else {
-        this.enterStopped(`exited with code 0 (restart policy ${policy})`);
+        return [...effects, ...this.fatalOneshot()];
       }
+      this.enterStopped(`exited with code 0 (restart policy ${policy})`);
       return effects;
     }
 
@@ -338,6 +422,36 @@ export class Lifecycle {
     this.state = 'backoff';
     this.notReadyReason = `restarting after ${what}`;
     return [...effects, { type: 'restart', delayMs }];
+  }
+
+  /**
+   * A scheduled time came. A oneshot at rest (completed, or fatal when it is not critical) runs;
+   * one whose last run still goes on (or waits to be retried) skips this time, counted; one stopped
+   * (by an operator, by shutdown) does nothing.
+   */
+  scheduleDue(): Effect[] {
+    if (this.stoppedByOperator || this.waiting) return [];
+    switch (this.state) {
+      case 'completed':
+      case 'fatal': {
+        const wasReady = this.ready;
+        this.shortRuns = 0;
+        const effects = this.enterStarting(false);
+        if (wasReady) {
+          this.ready = true;
+          this.notReadyReason = undefined;
+        }
+        return effects;
+      }
+      case 'starting':
+      case 'running':
+      case 'backoff':
+      case 'stopping':
+        this.scheduledRuns.skipped += 1;
+        return [];
+      case 'stopped':
+        return [];
+    }
   }
 
   /** The backoff wait is over (or was zero): spawn again. */
@@ -376,8 +490,14 @@ export class Lifecycle {
         return [];
       case 'exceeded':
         this.enterStopped(`${what}: restart intensity exceeded, giving up`);
-        return [{ type: 'give-up' }];
+        return [{ type: 'give-up', reason: 'restart intensity exceeded' }];
     }
+  }
+
+  /** It just became fatal: a critical oneshot is a failed init container, so the supervisor gives up. */
+  private fatalOneshot(): Effect[] {
+    if (!this.oneshot || !this.options.critical) return [];
+    return [{ type: 'give-up', reason: `the critical oneshot failed for good (${this.notReadyReason})` }];
   }
 
   /** why it is stopped, when it was asked to stop (by an operator, a restart of everything, shutdown) */

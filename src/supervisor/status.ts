@@ -3,7 +3,15 @@
 // except through the control methods of SupervisorControl.
 import type { EventEmitter } from 'node:events';
 
-export type ComponentState = 'stopped' | 'starting' | 'running' | 'backoff' | 'stopping' | 'fatal';
+/** `completed` (rev. 2): a oneshot whose last run exited 0; it counts as ready */
+export type ComponentState =
+  | 'stopped'
+  | 'starting'
+  | 'running'
+  | 'backoff'
+  | 'stopping'
+  | 'fatal'
+  | 'completed';
 export const componentStates: readonly ComponentState[] = [
   'stopped',
   'starting',
@@ -11,7 +19,16 @@ export const componentStates: readonly ComponentState[] = [
   'backoff',
   'stopping',
   'fatal',
+  'completed',
 ];
+
+/** how the runs of a scheduled oneshot went (label `result` of s7supervisor_component_scheduled_runs_total) */
+export interface ScheduledRuns {
+  succeeded: number;
+  failed: number;
+  /** due while the last run still went on */
+  skipped: number;
+}
 
 /**
  * why a run ended (metric label of s7supervisor_component_exits_total): `unhealthy` and `memory`
@@ -49,6 +66,8 @@ export interface ComponentStatus {
   description: string;
   critical: boolean;
   startPriority: number;
+  /** rev. 2: a longrun keeps running; a oneshot runs to completion */
+  kind: 'longrun' | 'oneshot';
   state: ComponentState;
   /** pid of the main process, which is also its process group id; absent when not running */
   pid?: number;
@@ -71,6 +90,10 @@ export interface ComponentStatus {
   nextStartAt?: number;
   /** rev. 2: its `<limits memory>` in bytes, when it has one */
   memoryLimitBytes?: number;
+  /** a scheduled oneshot: epoch ms of its next run, once its schedule runs */
+  nextRunAt?: number;
+  /** a scheduled oneshot: its runs by result */
+  scheduledRuns?: ScheduledRuns;
   /** epoch ms of the last restarts (at most RECENT_RESTARTS, oldest first) */
   restartTimes: readonly number[];
   /** the last state changes (at most RECENT_CHANGES, oldest first) */

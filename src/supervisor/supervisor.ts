@@ -10,6 +10,7 @@ import { describeSignal, parseSignalArgument } from '../process/signals.js';
 import type { Registry, RegistryConfig, ServerSpec } from '../registry/model.js';
 import { type AttachOutput, Component } from './component.js';
 import { AFTER_KILL_GRACE_MS } from './deadline.js';
+import { describeWait, type ServerProgress, StartPlan } from './dependencies.js';
 import { RestartIntensity } from './intensity.js';
 import type { RestartVerdict } from './lifecycle.js';
 import { startOrder, stopOrder } from './ordering.js';
@@ -91,6 +92,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   private endDrain: (() => void) | undefined;
   /** components queued for their turn in the ordered start (see orderedStart) */
   private readonly waitingForTurn = new Set<Component>();
+  /** started by the ordered start under way, with how many runs they had at their turn */
+  private readonly startedInTurn = new Map<Component, number>();
   /** the ordered start under way, if any */
   private sequence: Promise<void> | undefined;
   /** > 0 while a restart of everything is stopping components: no group starts meanwhile */
@@ -178,17 +181,39 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
    * left waiting for its turn.
    */
   private orderedStart(components: Component[]): Promise<void> {
-    for (const component of components) this.waitingForTurn.add(component);
-    this.sequence ??= this.startInTurn().finally(() => {
-      this.sequence = undefined;
+    for (const component of components) {
+      this.waitingForTurn.add(component);
+      this.startedInTurn.delete(component);
+    }
+    if (this.sequence) {
+      // the start under way takes them in: they show what they wait for now, or start if they may
+      if (components.length > 0) {
+        this.showWaits(this.startPlan());
+        this.notifyWaiters();
+      }
+      return this.sequence;
+    }
+    // set before the first step runs: a state change during it must not begin a second sequence
+    let done!: () => void;
+    this.sequence = new Promise<void>((resolve) => {
+      done = resolve;
     });
-    return this.sequence;
+    const sequence = this.sequence;
+    void this.startInTurn().finally(() => {
+      this.sequence = undefined;
+      this.startedInTurn.clear();
+      done();
+    });
+    return sequence;
   }
 
   /**
-   * The lowest priority waiting starts, then the next group once that one is ready, and so on.
-   * Decided at each group's turn, not in advance: what a reload removed, an operator stopped or
-   * a restart of everything took back by then is left out.
+   * Starts whatever the start plan (dependencies.ts) lets go: a server's priority turn has come
+   * and its dependencies hold; the others show why they wait. Decided at each change, not in
+   * advance: what a reload removed, an operator stopped or a restart of everything took back by
+   * then is left out. Resolves when nothing queued can start by itself any more and what it
+   * started is ready or settled; a server held back by a dependency that will not get there
+   * (fatal, stopped) stays queued, and starts when that changes (see onStateChange).
    */
   private async startInTurn(): Promise<void> {
     for (;;) {
@@ -199,30 +224,96 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
         this.waitingForTurn.clear();
         return;
       }
-      const first = startOrder(this.waitingForTurn)[0];
-      if (!first) return;
-      const { priority, members: group } = first;
-      for (const component of group) this.waitingForTurn.delete(component);
-      const members = group.filter((c) => this.isCurrent(c) && !c.lifecycle.stoppedByOperator);
-      if (members.length === 0) continue;
-      this.logger.info({ priority, components: members.map((c) => c.id) }, 'starting priority group');
-      for (const component of members) component.start();
-      // The next group waits for this one to be ready; one that cannot come up (fatal, or
-      // exited for good), or that was removed or stopped meanwhile, does not hold the rest back.
-      await this.waitFor(
-        () =>
-          this.shuttingDown() ||
-          this.startsHeld > 0 ||
-          members.every((c) => c.status().ready || c.settled || !this.isCurrent(c)),
-      );
-      const notReady = members.filter((c) => this.isCurrent(c) && !c.status().ready).map((c) => c.id);
-      // a warning only when a later group is started without it (the last group, or tini mode's
-      // one command that ended before it was seen ready, holds nobody back)
-      if (notReady.length > 0 && !this.shuttingDown() && this.startsHeld === 0)
-        this.logger[this.waitingForTurn.size > 0 ? 'warn' : 'info'](
-          { priority, components: notReady },
-          'priority group not fully ready: going on',
-        );
+      for (const component of this.waitingForTurn)
+        if (!this.isCurrent(component) || component.lifecycle.stoppedByOperator)
+          this.waitingForTurn.delete(component);
+      const plan = this.startPlan();
+      const startable = plan.startable().flatMap((id) => {
+        const component = this.byId.get(id);
+        return component ? [component] : [];
+      });
+      if (startable.length > 0) {
+        for (const { priority, members } of startOrder(startable)) {
+          // an earlier group that cannot come up (fatal, exited for good) does not hold this one back
+          const notReady = [...this.startedInTurn.keys()].filter(
+            (c) => c.spec.startPriority < priority && this.isCurrent(c) && !c.status().ready,
+          );
+          if (notReady.length > 0)
+            this.logger.warn(
+              { priority: notReady[0]?.spec.startPriority, components: notReady.map((c) => c.id) },
+              'priority group not fully ready: going on',
+            );
+          this.logger.info({ priority, components: members.map((c) => c.id) }, 'starting priority group');
+          for (const component of members) {
+            this.waitingForTurn.delete(component);
+            this.startedInTurn.set(component, component.lifecycle.runs);
+            component.start();
+          }
+        }
+        continue;
+      }
+      this.showWaits(plan);
+      if (this.sequenceDone(plan)) return;
+      await this.waitFor(() => {
+        if (this.shuttingDown() || this.startsHeld > 0) return true;
+        const now = this.startPlan();
+        return now.startable().length > 0 || this.sequenceDone(now);
+      });
+    }
+  }
+
+  /** nothing queued can start by itself, and what this start started is ready or settled */
+  private sequenceDone(plan: StartPlan): boolean {
+    return (
+      [...this.waitingForTurn].every((c) => plan.held(c.id)) &&
+      [...this.startedInTurn.keys()].every((c) => c.status().ready || c.settled || !this.isCurrent(c))
+    );
+  }
+
+  /** The start plan of this moment, over every current server. */
+  private startPlan(): StartPlan {
+    const components = this.list();
+    return new StartPlan(
+      components.map((c) => c.spec),
+      (id) => {
+        const component = this.byId.get(id);
+        return component ? this.progressOf(component) : undefined;
+      },
+    );
+  }
+
+  /** What the plan needs to know of one component (dependencies.ts ServerProgress). */
+  private progressOf(component: Component): ServerProgress {
+    const l = component.lifecycle;
+    const status = component.status();
+    const runsAtTurn = this.startedInTurn.get(component);
+    const phase = this.waitingForTurn.has(component)
+      ? 'queued'
+      : runsAtTurn !== undefined
+        ? 'started'
+        : 'outside';
+    // in this start, only what happened since its turn counts (a restart of everything runs a
+    // oneshot again: its exit of before says nothing)
+    const since = phase === 'started' ? (runsAtTurn ?? 0) : phase === 'queued' ? l.runs : 0;
+    const exitedSince = l.lastExit !== undefined && l.lastExitRun > since;
+    return {
+      phase,
+      state: status.state,
+      spawned: l.runs > since && (phase === 'started' || l.pid !== undefined),
+      ready: status.ready,
+      lastExitCode: exitedSince && l.lastExit?.reason !== 'stopped' ? l.lastExit?.code : undefined,
+      settled: component.settled && !l.waiting,
+    };
+  }
+
+  /** A queued server whose dependencies do not hold is `starting`, saying what it waits for. */
+  private showWaits(plan: StartPlan): void {
+    for (const component of this.waitingForTurn) {
+      const reason = plan.reason(component.id);
+      if (reason?.type === 'dependencies' || (reason && component.lifecycle.waiting)) {
+        const text = describeWait(reason);
+        if (text !== undefined && text !== component.lifecycle.notReadyReason) component.hold(text);
+      }
     }
   }
 
@@ -305,7 +396,15 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
   // SupervisorControl ---------------------------------------------------------------------------
 
   async start(id: string): Promise<ControlResult> {
-    return this.control(id, (c) => c.start(true), 'started');
+    // an operator's start does not wait for the dependencies: it is an order
+    return this.control(
+      id,
+      (c) => {
+        this.waitingForTurn.delete(c);
+        c.start(true);
+      },
+      'started',
+    );
   }
 
   async stop(id: string): Promise<ControlResult> {
@@ -322,7 +421,14 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
           'restarting every component: stopping in descending priority, then starting in ascending priority',
       };
     }
-    return this.control(id, (c) => c.restart(), 'restarting');
+    return this.control(
+      id,
+      (c) => {
+        this.waitingForTurn.delete(c);
+        c.restart();
+      },
+      'restarting',
+    );
   }
 
   /** An operator's signal (design.md §1 `signal`) to one component's process group. */
@@ -458,7 +564,9 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
     });
     try {
       for (const group of stopOrder(this.list())) {
-        const running = group.members.filter((c) => !c.settled);
+        // a server held back by its dependencies has no process, but must leave `starting`
+        // (and a completed scheduled oneshot has a next run to call off)
+        const running = group.members.filter((c) => !c.settled || c.lifecycle.waiting || c.scheduled);
         if (running.length === 0) continue;
         this.logger.info(
           { priority: group.priority, components: running.map((c) => c.id) },
@@ -514,8 +622,12 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
           }
         : {}),
       restartVerdict: (component) => this.restartVerdict(component),
-      giveUp: () => void this.shutdown('restart intensity exceeded', true),
+      giveUp: (component, reason) => {
+        this.logger.error({ component: component.id, reason }, `giving up: ${reason}`);
+        void this.shutdown(reason, true);
+      },
       onStateChange: (component, previous) => this.onStateChange(component, previous),
+      onProgress: () => this.notifyWaiters(),
       onCheck: (component, kind, outcome: CheckOutcome) =>
         this.emit('check', component.id, kind, outcome.ok, outcome.durationSeconds),
     });
@@ -544,6 +656,8 @@ export class Supervisor extends EventEmitter<SupervisorEventMap> implements Supe
       this.logger.info({ component: component.id, pid: status.pid }, 'component ready');
     this.emit('state', status, previous);
     this.notifyWaiters();
+    // servers held back by a dependency that has now moved (an operator started it, it recovered)
+    if (!this.sequence && this.waitingForTurn.size > 0 && !this.shuttingDown()) void this.orderedStart([]);
   }
 
   private waitFor(condition: () => boolean): Promise<void> {

@@ -42,6 +42,14 @@ export function formatNote(component: ComponentJson): string {
   return component.notReadyReason ?? component.state;
 }
 
+/** a scheduled oneshot: `next run in 4m10s (14:15:00 UTC)`; empty when it has no run ahead */
+export function formatNextRun(component: Pick<ComponentJson, 'nextRunAt'>, now: number): string {
+  const at = component.nextRunAt;
+  if (at === undefined) return '';
+  const inSeconds = Math.max(0, Math.ceil((at - now) / 1000));
+  return `next run in ${formatDuration(inSeconds)} (${new Date(at).toISOString().slice(11, 19)} UTC)`;
+}
+
 export function formatUptime(component: ComponentJson): string {
   return component.uptimeSeconds === undefined ? '-' : formatDuration(component.uptimeSeconds);
 }

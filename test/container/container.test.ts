@@ -29,7 +29,9 @@ import {
   underBuildLock,
 } from './compose.js';
 
-const COMPONENTS = ['is', 'svg', 'ps'];
+const COMPONENTS = ['cache', 'is', 'svg', 'ps'];
+/** the demo's oneshots: they run to completion (design.md §3 rev. 2) */
+const ONESHOTS = ['migrate', 'purge'];
 /** svg spawns this many workers in its process group: orphans of PID 1 once svg is killed */
 const ORPHANS = 3;
 const ORPHAN_ROUNDS = 3;
@@ -240,6 +242,14 @@ describe('container: the image and docker-compose.yml under podman', { skip }, (
         sampleValue(text, 's7supervisor_component_state', { component, state: 'running' }),
         1,
         `${component} running`,
+      );
+    }
+    for (const component of ONESHOTS) {
+      assert.equal(sampleValue(text, 's7supervisor_component_ready', { component }), 1, `${component} ready`);
+      assert.equal(
+        sampleValue(text, 's7supervisor_component_state', { component, state: 'completed' }),
+        1,
+        `${component} completed`,
       );
     }
   });

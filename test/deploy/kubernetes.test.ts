@@ -132,7 +132,7 @@ test('no manifest has a field the schemas do not know (a typo would be dropped s
 
 test('terminationGracePeriodSeconds is above the demo registry stop timeouts and shutdown', () => {
   const times = demoRegistryTimes();
-  assert.ok(times.stopTimeouts.size >= 3, 'is, svg and ps');
+  assert.ok(times.stopTimeouts.size >= 6, 'cache, migrate, is, svg, ps and purge');
   const grace = at(one('Deployment'), 'spec', 'template', 'spec', 'terminationGracePeriodSeconds') as number;
   const stopTimeouts = sum(times.stopTimeouts.values());
   assert.ok(grace > stopTimeouts, `grace ${grace} s > sum of stopTimeouts ${stopTimeouts} s`);

@@ -101,8 +101,48 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
+describe('demo oneshots (bin/demo-job.mjs)', () => {
+  const runJob = (job: string, env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(demoHome, 'bin/demo-job.mjs'), job], {
+        cwd: demoHome,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+      });
+      child.once('close', (code) => resolve({ code, stdout }));
+    });
+
+  test('migrate and purge say what they do, take DEMO_<JOB>_SECONDS and exit 0', async () => {
+    for (const [job, last] of [
+      ['migrate', 'schema up to date'],
+      ['purge', 'cache purged'],
+    ] as const) {
+      const { code, stdout } = await runJob(job, { [`DEMO_${job.toUpperCase()}_SECONDS`]: '0.1' });
+      assert.equal(code, 0, job);
+      const messages = stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { msg: string }).msg);
+      assert.equal(messages.at(-1), last);
+    }
+  });
+
+  test('DEMO_MIGRATE_EXIT_CODE makes the migration fail (ps stays held back in the demo)', async () => {
+    const { code } = await runJob('migrate', { DEMO_MIGRATE_SECONDS: '0', DEMO_MIGRATE_EXIT_CODE: '3' });
+    assert.equal(code, 3);
+  });
+
+  test('an unknown job is a usage error, exit 2', async () => {
+    assert.equal((await runJob('nothing')).code, 2);
+  });
+});
+
 describe('demo components', () => {
-  for (const role of ['is', 'svg']) {
+  for (const role of ['is', 'svg', 'cache']) {
     test(`${role} answers /ping with 200 and prints its pid`, async () => {
       const demo = startDemo([role, '--port', '0']);
       const port = await demo.port();

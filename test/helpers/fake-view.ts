@@ -15,6 +15,7 @@ export function status(id: string, fields: Partial<ComponentStatus> = {}): Compo
     description: `component ${id}`,
     critical: true,
     startPriority: 1,
+    kind: 'longrun',
     state: 'running',
     ready: true,
     restarts: 0,

@@ -47,6 +47,7 @@ const ourMetrics = {
   s7supervisor_zombies_reaped_total: 'counter',
   s7supervisor_reloads_total: 'counter',
   s7supervisor_info: 'gauge',
+  s7supervisor_component_scheduled_runs_total: 'counter',
 };
 
 test('every metric of design.md §6, with its type, values from the snapshot, and promtool finds nothing', async () => {
@@ -68,6 +69,12 @@ test('every metric of design.md §6, with its type, values from the snapshot, an
       ready: false,
       critical: false,
       lastExit: { code: 127, reason: 'exited', at: 2 },
+    }),
+    status('purge', {
+      kind: 'oneshot',
+      state: 'completed',
+      ready: true,
+      scheduledRuns: { succeeded: 5, failed: 1, skipped: 2 },
     }),
   ]);
   const metrics = createMetrics(view, { version: '1.2.3', pid1: false });
@@ -93,7 +100,19 @@ test('every metric of design.md §6, with its type, values from the snapshot, an
   assert.equal(v('s7supervisor_component_ready', { component: 'is' }), 1);
   assert.equal(v('s7supervisor_component_ready', { component: 'ps' }), 0);
   // one series per state value, 1 for the current one
-  assert.equal(samplesOf(body, 's7supervisor_component_state', { component: 'svg' }).length, 6);
+  assert.equal(samplesOf(body, 's7supervisor_component_state', { component: 'svg' }).length, 7);
+  assert.equal(v('s7supervisor_component_state', { component: 'purge', state: 'completed' }), 1);
+  assert.equal(
+    v('s7supervisor_component_scheduled_runs_total', { component: 'purge', result: 'succeeded' }),
+    5,
+  );
+  assert.equal(v('s7supervisor_component_scheduled_runs_total', { component: 'purge', result: 'failed' }), 1);
+  assert.equal(
+    v('s7supervisor_component_scheduled_runs_total', { component: 'purge', result: 'skipped' }),
+    2,
+  );
+  // only a scheduled oneshot has the series
+  assert.equal(samplesOf(body, 's7supervisor_component_scheduled_runs_total', { component: 'is' }).length, 0);
   assert.equal(v('s7supervisor_component_state', { component: 'svg', state: 'fatal' }), 1);
   assert.equal(v('s7supervisor_component_state', { component: 'svg', state: 'running' }), 0);
   assert.equal(v('s7supervisor_component_restarts_total', { component: 'is' }), 2);

@@ -335,3 +335,88 @@ describe("lifecycle: the supervisor's restart verdict is an input, never a call 
     assert.equal(m.notReadyReason, 'stopped by operator');
   });
 });
+
+describe('lifecycle rev. 2: held back, oneshots, scheduled runs', () => {
+  const oneshot = (
+    options: { critical?: boolean; scheduled?: boolean; policy?: RestartSpec['policy'] } = {},
+  ) =>
+    new Lifecycle({
+      restart: restart({ policy: options.policy ?? 'on-failure' }),
+      stopTimeout: 10,
+      kind: 'oneshot',
+      critical: options.critical ?? false,
+      scheduled: options.scheduled ?? false,
+      random: () => 0.5,
+    });
+
+  test('hold: starting without a process, with the reason; start spawns; stop stops at once', () => {
+    const l = new Lifecycle({ restart: restart(), stopTimeout: 10 });
+    assert.deepEqual(l.hold('waiting for db (ready)'), []);
+    assert.deepEqual(
+      [l.state, l.waiting, l.pid, l.notReadyReason],
+      ['starting', true, undefined, 'waiting for db (ready)'],
+    );
+    assert.deepEqual(types(l.start()), ['spawn']);
+    assert.equal(l.waiting, false);
+    assert.equal(l.restarts, 0, 'a first start after waiting is not a restart');
+    const held = new Lifecycle({ restart: restart(), stopTimeout: 10 });
+    held.hold('waiting for db (ready)');
+    assert.deepEqual(held.stop(), []);
+    assert.equal(held.state, 'stopped');
+    const stopped = new Lifecycle({ restart: restart(), stopTimeout: 10 });
+    stopped.stop(true);
+    stopped.hold('waiting for db (ready)');
+    assert.equal(stopped.state, 'stopped', 'an operator stop is not overridden by a wait');
+  });
+
+  test('oneshot: no readiness watch; exit 0 is completed and ready, even under policy always', () => {
+    const l = oneshot({ policy: 'always' });
+    l.start();
+    assert.deepEqual(l.spawned(100, 0), []);
+    assert.equal(l.notReadyReason, 'running to completion');
+    assert.equal(l.countsAsReady, false);
+    assert.deepEqual(types(ended(l, exitCode(0), 500)), ['stop-checks']);
+    assert.deepEqual([l.state, l.countsAsReady], ['completed', true]);
+  });
+
+  test('oneshot: a failure restarts by policy; a critical one that ends fatal gives up', () => {
+    const retried = oneshot();
+    retried.start();
+    retried.spawned(100, 0);
+    assert.deepEqual(types(ended(retried, exitCode(1), 500)), ['stop-checks', 'restart']);
+    const critical = oneshot({ critical: true, policy: 'never' });
+    critical.start();
+    critical.spawned(100, 0);
+    const effects = ended(critical, exitCode(1), 500);
+    assert.equal(critical.state, 'fatal');
+    assert.deepEqual(effects.at(-1), {
+      type: 'give-up',
+      reason: 'the critical oneshot failed for good (exited with code 1 (restart policy never))',
+    });
+    const cannot = oneshot({ critical: true });
+    cannot.start();
+    assert.deepEqual(types(cannot.spawnFailed('not found', 'ENOENT', true, allowed)), ['give-up']);
+    const optional = oneshot({ policy: 'never' });
+    optional.start();
+    optional.spawned(100, 0);
+    assert.ok(!types(ended(optional, exitCode(1), 500)).includes('give-up'));
+  });
+
+  test('scheduleDue: runs from completed (staying ready), skips a run under way, counts results', () => {
+    const l = oneshot({ scheduled: true });
+    l.start();
+    l.spawned(100, 0);
+    ended(l, exitCode(0), 500);
+    assert.deepEqual(types(l.scheduleDue()), ['spawn']);
+    l.spawned(101, 1000);
+    assert.deepEqual([l.state, l.countsAsReady], ['running', true]);
+    assert.deepEqual(l.scheduleDue(), []);
+    ended(l, exitCode(2), 1500);
+    assert.equal(l.state, 'backoff');
+    assert.deepEqual(l.scheduleDue(), [], 'a retry waiting is a run under way');
+    assert.deepEqual(l.scheduledRuns, { succeeded: 1, failed: 1, skipped: 2 });
+    l.stop(true);
+    assert.deepEqual(l.scheduleDue(), [], 'stopped by an operator: nothing, not counted');
+    assert.equal(l.scheduledRuns.skipped, 2);
+  });
+});

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// A stand-in for one image-serving component: the Image Server (`is`), the SVG renderer (`svg`) or
-// the Platform Server (`ps`, which needs `is`). A real HTTP server on a loopback port with a /ping,
+// A stand-in for one image-serving component: the Image Server (`is`), the SVG renderer (`svg`),
+// the Platform Server (`ps`, which needs `is`) or the shared cache (`cache`, which is and svg
+// depend on in the demo registry). A real HTTP server on a loopback port with a /ping,
 // plus switches that make it misbehave on purpose, so the supervisor can be exercised against
 // crashes, hangs, stubborn shutdowns, stray workers and floods of output.
 // Node's standard library only, plain JavaScript: it runs as it is, without a build.
@@ -17,10 +18,11 @@ const ROLES = {
   is: { name: 'Image Server', port: 27345 },
   svg: { name: 'SVG renderer', port: 27346 },
   ps: { name: 'Platform Server', port: 27347 },
+  cache: { name: 'Cache', port: 27348 },
 };
 
 const OPTIONS = {
-  port: 'TCP port to listen on (default: is 27345, svg 27346, ps 27347)',
+  port: 'TCP port to listen on (default: is 27345, svg 27346, ps 27347, cache 27348)',
   host: 'address to listen on (default 127.0.0.1)',
   'is-url': 'ps only: the Image Server ping it waits for (default http://127.0.0.1:27345/ping)',
   'ready-delay': '/ping answers 503 for this long after start (slow start)',
@@ -42,7 +44,7 @@ const FLAGS = new Set(['hang-on-usr1', 'ignore-sigterm', 'orphans-hold-port', 'e
 
 function usage(message) {
   const lines = Object.entries(OPTIONS).map(([name, text]) => `  --${name.padEnd(20)} ${text}`);
-  const text = `usage: demo-server.mjs is|svg|ps [options]\n${lines.join('\n')}\n`;
+  const text = `usage: demo-server.mjs is|svg|ps|cache [options]\n${lines.join('\n')}\n`;
   if (message) {
     process.stderr.write(`demo-server: ${message}\n${text}`);
     process.exit(2);
@@ -55,7 +57,8 @@ function parseArgs(argv) {
   const args = [...argv];
   if (args.includes('--help') || args.includes('-h')) usage();
   const role = args.shift();
-  if (!role || !(role in ROLES)) usage(`the first argument must be is, svg or ps (got ${role ?? 'nothing'})`);
+  if (!role || !(role in ROLES))
+    usage(`the first argument must be is, svg, ps or cache (got ${role ?? 'nothing'})`);
   const values = {};
   for (const name of Object.keys(OPTIONS)) {
     // DEMO_IS_CRASH_AFTER (one role) beats DEMO_CRASH_AFTER (every role)
