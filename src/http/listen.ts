@@ -10,6 +10,7 @@ import { lstatSync, readFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import http from 'node:http';
 import type { Logger } from 'pino';
+import { cutOffSlowClients, NODE_CHECK_DISABLED_MS } from './slow-clients.js';
 import { throttledLog } from './throttled-log.js';
 
 /** the server could not start for a reason the user can fix */
@@ -45,8 +46,6 @@ export const serverTimeouts = {
   requestTimeout: 15_000,
   /** an idle keep-alive connection is closed after this */
   keepAliveTimeout: 5_000,
-  /** how often node looks for connections past headersTimeout/requestTimeout (its default is 30 s) */
-  connectionsCheckingInterval: 1_000,
 } as const;
 
 /**
@@ -70,10 +69,9 @@ function readLimits(): string {
 }
 
 function createServer(app: RequestListener, options: ListenOptions): http.Server {
-  const server = http.createServer(
-    { connectionsCheckingInterval: serverTimeouts.connectionsCheckingInterval },
-    app,
-  );
+  // headers and request timeouts by our own timers, which exist only while a client owes us bytes
+  const server = http.createServer({ connectionsCheckingInterval: NODE_CHECK_DISABLED_MS }, app);
+  cutOffSlowClients(server, serverTimeouts);
   server.headersTimeout = serverTimeouts.headersTimeout;
   server.requestTimeout = serverTimeouts.requestTimeout;
   server.keepAliveTimeout = serverTimeouts.keepAliveTimeout;

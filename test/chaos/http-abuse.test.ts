@@ -392,7 +392,8 @@ test('HTTP abuse: slowloris and a request storm leave probes fast, restarts prom
   assert.equal(slow.maxOpen, SLOWLORIS);
   assert.equal(slow.connectFailures, 0);
   assert.ok((slow.droppedByServer ?? 0) >= SLOWLORIS, `dropped ${slow.droppedByServer}`);
-  const cutOffWithin = serverTimeouts.headersTimeout + 2 * serverTimeouts.connectionsCheckingInterval + 1000;
+  // cut off by a timer per connection (src/http/slow-clients.ts): at headersTimeout, plus a loaded machine's delay
+  const cutOffWithin = serverTimeouts.headersTimeout + 1000;
   assert.ok((slow.heldMsMax ?? 0) <= cutOffWithin, `held up to ${slow.heldMsMax} ms`);
 
   // still itself: answers, every component runs, and it stops cleanly
