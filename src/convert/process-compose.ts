@@ -1,8 +1,9 @@
 // process-compose.yaml to registry servers. Commands run through process-compose's shell (bash -c
 // unless `shell:` says otherwise; here /bin/sh -c, which every image has) unless they are plain
 // words; depends_on becomes <dependsOn> with the condition it names, and a process others wait to
-// complete a oneshot; each process also goes one startPriority level after everything it depends
-// on, so the plan reads in start order; probes, availability and shutdown map onto checks,
+// complete a oneshot. Every process has the same startPriority: the dependencies alone order the
+// start, as in process-compose (a priority level per depth would also hold a process back for
+// unrelated ones of the level before). Probes, availability and shutdown map onto checks,
 // restart and stop settings. What has no equivalent becomes a note (an XML comment).
 
 import { constants } from 'node:os';
@@ -473,8 +474,11 @@ function readProcess(
   return { name, dependsOn, server, replicas };
 }
 
-/** a process starts one priority level after the highest of those it depends on */
-function levels(source: Source, processes: Map<string, Process>): Map<string, number> {
+/**
+ * Every depends_on names a process of the file and none is part of a cycle: said here with the
+ * YAML line, before the registry checker would say it of the converted file.
+ */
+function checkDependencies(source: Source, processes: Map<string, Process>): void {
   const level = new Map<string, number>();
   const visiting: string[] = [];
   const visit = (name: string): number => {
@@ -500,7 +504,6 @@ function levels(source: Source, processes: Map<string, Process>): Map<string, nu
     return mine;
   };
   for (const name of processes.keys()) visit(name);
-  return level;
 }
 
 /** how one depends_on entry was mapped, when the <dependsOn> it became does not say it all */
@@ -546,7 +549,7 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
   if (names.length === 0)
     throw new ConvertError(file, source.line(['processes']), 'no processes: nothing to convert');
   const processes = new Map(names.map((name) => [name, readProcess(source, name, shell, globalEnv)]));
-  const level = levels(source, processes);
+  checkDependencies(source, processes);
   const mentionsPcVariables = /PC_(PROC_NAME|REPLICA_NUM)/.test(text);
 
   if (
@@ -558,7 +561,7 @@ export function convertProcessCompose(text: string, file: string): ConvertedRegi
     );
 
   for (const process of processes.values()) {
-    process.server.startPriority = level.get(process.name) ?? 1;
+    process.server.startPriority = 1;
     for (const dep of process.dependsOn) {
       const target = processes.get(dep.name);
       if (!target) continue;

@@ -77,10 +77,15 @@ function resolveServer(
   };
 }
 
-/** a schedule is for oneshots: a longrun is always running, there is nothing to run again */
+/**
+ * A schedule is for oneshots: a longrun is always running, there is nothing to run again. And a
+ * oneshot is not watched by checks (it is ready when it exits 0, and runs to completion): a check
+ * on one would be silently unused, so it is refused where it is written.
+ */
 function checkKinds(merged: MergedServer[], problems: ProblemList): void {
   for (const { id, settings } of merged) {
-    if (settings.schedule && (settings.kind ?? defaults.kind) !== 'oneshot') {
+    const oneshot = (settings.kind ?? defaults.kind) === 'oneshot';
+    if (settings.schedule && !oneshot) {
       problems.add(
         settings.lines.schedule ?? 0,
         'schedule',
@@ -88,6 +93,20 @@ function checkKinds(merged: MergedServer[], problems: ProblemList): void {
         `server "${id}"`,
       );
     }
+    if (oneshot && settings.readiness)
+      problems.add(
+        settings.lines.readiness ?? 0,
+        'readiness',
+        'a oneshot is ready when it exits 0, not by a check: remove <readiness> (or make it a longrun)',
+        `server "${id}"`,
+      );
+    if (oneshot && settings.liveness)
+      problems.add(
+        settings.lines.liveness ?? 0,
+        'liveness',
+        'a oneshot runs to completion and is not watched for liveness: remove <liveness> (or make it a longrun)',
+        `server "${id}"`,
+      );
   }
 }
 

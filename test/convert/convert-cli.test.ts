@@ -168,11 +168,13 @@ describe('convert Procfile', () => {
 });
 
 describe('convert process-compose.yaml', () => {
-  test('depends_on as dependsOn (and priority levels), probes as checks, availability and shutdown; comments for the rest', async () => {
+  test('depends_on as dependsOn (one priority: the dependencies alone order the start), probes as checks, availability and shutdown; comments for the rest', async () => {
     const { xml, plan } = await convertAndCheck(join(fixtures, 'process-compose.yaml'));
-    assert.match(plan, /priority 1: postgres, redis \(together, first\)/);
-    assert.match(plan, /priority 2: migrate \(after priority 1 is ready\)/);
-    assert.match(plan, /priority 3: web, sidekiq-0, sidekiq-1 \(together, after priority 2 is ready\)/);
+    assert.match(
+      plan,
+      /priority 1: postgres, redis, migrate, web, sidekiq-0, sidekiq-1 \(together as dependencies allow, first\)/,
+    );
+    assert.doesNotMatch(xml, /<startPriority>(?!1<)/);
     assert.match(plan, /postgres\n(.*\n)*? +stop +SIGINT, SIGKILL after 30s/);
     assert.match(
       plan,

@@ -273,6 +273,33 @@ test('schedule: on a oneshot, kept as written; on a longrun it is refused', () =
   });
 });
 
+test('a check on a oneshot is refused where it is written (it would never be used)', () => {
+  assertOneProblem(
+    registry([
+      server('migrate', '<kind>oneshot</kind>\n      <readiness type="tcp" port="5432" interval="1"/>'),
+    ]),
+    {
+      at: '<readiness',
+      element: 'readiness',
+      message: /a oneshot is ready when it exits 0, not by a check: remove <readiness>/,
+      where: 'server "migrate"',
+    },
+  );
+  assertOneProblem(
+    registry([
+      server('migrate', '<kind>oneshot</kind>\n      <liveness type="tcp" port="5432" interval="1"/>'),
+    ]),
+    {
+      at: '<liveness',
+      element: 'liveness',
+      message: /a oneshot runs to completion and is not watched for liveness: remove <liveness>/,
+      where: 'server "migrate"',
+    },
+  );
+  // the same check on a longrun is fine
+  assert.ok(parse(registry([server('db', '<readiness type="tcp" port="5432" interval="1"/>')])).servers[0]);
+});
+
 test('a bad cron expression or time zone is refused, naming the attribute', () => {
   const oneshot = (schedule: string) =>
     registry([server('purge', `<kind>oneshot</kind>\n      ${schedule}`)]);
