@@ -76,7 +76,7 @@ class ComponentLog {
 
   setMaxLines(lines: number): void {
     this.maxLines = lines;
-    while (this.count > lines) this.evict();
+    this.evict(this.count - lines);
     if (lines === 0) {
       this.meta = new Float64Array(0);
       this.lineCapacity = 0;
@@ -111,7 +111,8 @@ class ComponentLog {
     stream: StdStream,
     pid: number,
     time: number,
-    nextSeq: () => number,
+    /** the sequence number given last: the kept lines get the next ones, in order */
+    lastSeq: number,
   ): number {
     if (this.maxLines === 0 || this.removed || n === 0) return 0;
     const startOf = (i: number) => (i === 0 ? from : ends[i - 1]! + 1);
@@ -129,28 +130,29 @@ class ComponentLog {
     }
     const size = end - start;
     const kept = n - skip;
-    // what is kept is always the newest lines: older ones go before a newer one is skipped
-    while (
-      this.count > 0 &&
-      (skip > 0 ||
-        this.count + kept > this.maxLines ||
-        this.cost + size + kept * LOG_LINE_OVERHEAD > this.maxBytes)
-    )
-      this.evict();
+    // what is kept is always the newest lines: older ones go before a newer one is skipped. The
+    // line bound at once (a burst evicts hundreds of lines a chunk), the byte bound line by line
+    if (skip > 0) this.evict(this.count);
+    else this.evict(Math.max(0, this.count + kept - this.maxLines));
+    while (this.count > 0 && this.cost + size + kept * LOG_LINE_OVERHEAD > this.maxBytes) this.evict(1);
     this.reserve(this.tail - this.head + size, this.count + kept);
     this.writeAt(this.tail, bytes, start, end);
     const streamFlag = stream === 'stderr' ? FLAG_STDERR : 0;
+    const pidBits = pid * FLAG_RANGE;
+    const shift = this.tail - start;
+    let line = (this.first + this.count) % this.lineCapacity;
     for (let i = skip; i < n; i++) {
       const last = i === n - 1;
       const flags =
         streamFlag | (last && lastOpen ? FLAG_UNTERMINATED : 0) | (last && partial ? FLAG_PARTIAL : 0);
-      const slot = ((this.first + this.count) % this.lineCapacity) * STRIDE;
-      this.meta[slot + SEQ] = nextSeq();
+      const slot = line * STRIDE;
+      this.meta[slot + SEQ] = lastSeq + 1 + (i - skip);
       this.meta[slot + TIME] = time;
-      this.meta[slot + PID_FLAGS] = pid * FLAG_RANGE + flags;
-      this.meta[slot + START] = this.tail + (i === skip ? 0 : startOf(i) - start);
-      this.count++;
+      this.meta[slot + PID_FLAGS] = pidBits + flags;
+      this.meta[slot + START] = i === skip ? this.tail : startOf(i) + shift;
+      if (++line === this.lineCapacity) line = 0;
     }
+    this.count += kept;
     this.tail += size;
     return kept;
   }
@@ -197,9 +199,11 @@ class ComponentLog {
     return this.meta[((this.first + index) % this.lineCapacity) * STRIDE + field]!;
   }
 
-  private evict(): void {
-    this.first = (this.first + 1) % this.lineCapacity;
-    this.count--;
+  /** forgets the `lines` oldest lines */
+  private evict(lines: number): void {
+    if (lines <= 0) return;
+    this.first = (this.first + lines) % this.lineCapacity;
+    this.count -= lines;
     this.head = this.count === 0 ? this.tail : this.field(0, START);
   }
 
@@ -289,7 +293,6 @@ export class LogBuffers {
   private lines: number;
   private readonly bytes: number;
   private seq = 0;
-  private readonly nextSeq = () => ++this.seq;
 
   constructor(private readonly options: LogBuffersOptions) {
     this.lines = Math.max(0, Math.floor(options.lines));
@@ -392,7 +395,8 @@ export class LogBuffers {
     pid: number,
     time: number,
   ): void {
-    const kept = log.append(bytes, from, ends, n, lastOpen, partial, stream, pid, time, this.nextSeq);
+    const kept = log.append(bytes, from, ends, n, lastOpen, partial, stream, pid, time, this.seq);
+    this.seq += kept;
     if (kept === 0 || this.listeners.size === 0) return;
     let lines: LogLine[] | undefined;
     for (const { ids, listener } of [...this.listeners]) {
