@@ -45,6 +45,7 @@ import { UsageError } from './errors.js';
 import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
 import { statusPageUrl } from './status-url.js';
+import { keepYoungGenerationSmall } from './young-generation.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   const options = parseRunOptions(argv, process.env);
@@ -52,6 +53,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${runHelp}\n`);
     return 0;
   }
+  keepYoungGenerationSmall();
   // before anything starts: a bad token is a start-up error (exit 2), never a weak lock
   const token = parseControlToken(process.env.S7SUPERVISOR_CONTROL_TOKEN);
   if (!token.ok) throw new UsageError(token.message);
