@@ -7,8 +7,9 @@
 // Values are never expanded (${VAR} stays as written), as with Docker's --env-file.
 //
 // Nothing here ever puts a value in a message: they are secrets.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { parse } from 'dotenv';
+import { readWhole } from './read-whole.js';
 
 /** an env file larger than this is not an env file */
 export const MAX_ENV_FILE_BYTES = 1024 * 1024;
@@ -39,14 +40,7 @@ export function readEnvFile(path: string): EnvFileResult {
         message: `larger than ${MAX_ENV_FILE_BYTES / 1024} KiB: not an env file`,
       };
     }
-    const buffer = Buffer.alloc(stat.size);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(fd, buffer, read, buffer.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return { ok: true, variables: parseEnvText(buffer.subarray(0, read).toString('utf8')) };
+    return { ok: true, variables: parseEnvText(readWhole(fd, stat.size).toString('utf8')) };
   } catch (error) {
     return { ok: false, missing: false, message: describeCode(errorCode(error)) };
   } finally {

@@ -1,11 +1,12 @@
 // The registry's front door: text or file in, resolved Registry out, or a RegistryError listing
 // every problem of the file. Nothing here throws anything else for a user's mistake.
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ProblemList, RegistryError } from './errors.js';
 import { mergeServers } from './merge.js';
 import type { Registry } from './model.js';
 import { readDocument } from './read.js';
+import { readWhole } from './read-whole.js';
 import { resolveRegistry } from './resolve.js';
 import { quoted } from './values.js';
 import { MAX_REGISTRY_BYTES, parseXml } from './xml.js';
@@ -49,14 +50,7 @@ export function readRegistryText(file: string): string {
     if (stat.size > MAX_REGISTRY_BYTES) {
       return fail(`the file is larger than ${MAX_REGISTRY_BYTES / 1024} KiB: not a registry`);
     }
-    const buffer = Buffer.alloc(stat.size);
-    let read = 0;
-    while (read < buffer.length) {
-      const n = readSync(fd, buffer, read, buffer.length - read, read);
-      if (n === 0) break;
-      read += n;
-    }
-    return decode(buffer.subarray(0, read), fail);
+    return decode(readWhole(fd, stat.size), fail);
   } catch (error) {
     if (error instanceof RegistryError) throw error;
     return fail(`cannot read the registry: ${describe(error)}`);

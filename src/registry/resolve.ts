@@ -77,6 +77,12 @@ function resolveServer(
   };
 }
 
+const UNUSED_ON_ONESHOT = {
+  readiness: 'a oneshot is ready when it exits 0, not by a check: remove <readiness> (or make it a longrun)',
+  liveness:
+    'a oneshot runs to completion and is not watched for liveness: remove <liveness> (or make it a longrun)',
+} as const;
+
 /**
  * A schedule is for oneshots: a longrun is always running, there is nothing to run again. And a
  * oneshot is not watched by checks (it is ready when it exits 0, and runs to completion): a check
@@ -93,20 +99,10 @@ function checkKinds(merged: MergedServer[], problems: ProblemList): void {
         `server "${id}"`,
       );
     }
-    if (oneshot && settings.readiness)
-      problems.add(
-        settings.lines.readiness ?? 0,
-        'readiness',
-        'a oneshot is ready when it exits 0, not by a check: remove <readiness> (or make it a longrun)',
-        `server "${id}"`,
-      );
-    if (oneshot && settings.liveness)
-      problems.add(
-        settings.lines.liveness ?? 0,
-        'liveness',
-        'a oneshot runs to completion and is not watched for liveness: remove <liveness> (or make it a longrun)',
-        `server "${id}"`,
-      );
+    if (!oneshot) continue;
+    for (const check of ['readiness', 'liveness'] as const)
+      if (settings[check])
+        problems.add(settings.lines[check] ?? 0, check, UNUSED_ON_ONESHOT[check], `server "${id}"`);
   }
 }
 
