@@ -404,18 +404,19 @@ export class Lifecycle {
       this.notReadyReason = undefined;
       return effects;
     }
+    // a stop for memory says so, whether it is restarted or not
+    const what =
+      reason === 'memory' ? `resident memory above the limit (${describeExit(exit)})` : describeExit(exit);
     if (policy === 'never' || (policy === 'on-failure' && !failed)) {
       if (failed) {
         this.state = 'fatal';
-        this.notReadyReason = `exited with ${describeExit(exit)} (restart policy ${policy})`;
+        this.notReadyReason = `exited with ${what} (restart policy ${policy})`;
         return [...effects, ...this.fatalOneshot()];
       }
       this.enterStopped(`exited with code 0 (restart policy ${policy})`);
       return effects;
     }
 
-    const what =
-      reason === 'memory' ? `resident memory above the limit (${describeExit(exit)})` : describeExit(exit);
     const refused = this.refusedRestart(restartVerdict(), `exited with ${what}`);
     if (refused) return [...effects, ...refused];
     const delayMs = this.nextBackoff((now - (this.startedAt ?? now)) / 1000);

@@ -49,6 +49,29 @@ describe('memory limit over a fake host', () => {
     assert.equal(status('ps').state, 'running');
   });
 
+  test('under restart policy never, a stop for memory is fatal and says it was memory', async () => {
+    const { supervisor, host, status } = fakeSupervisor(
+      registry([
+        server('ps', {
+          ...limited(),
+          critical: false,
+          restart: { policy: 'never', backoffInitial: 1, backoffMax: 30, resetAfter: 10 },
+        }),
+      ]),
+    );
+    void supervisor.startAll();
+    await host.clock.advance(0);
+    host.current('ps')!.rssBytes = 150 * MiB;
+    await host.clock.advance(6_000);
+    const after = status('ps');
+    assert.equal(after.state, 'fatal');
+    assert.equal(after.lastExit?.reason, 'memory');
+    assert.match(
+      after.notReadyReason ?? '',
+      /^exited with resident memory above the limit \(signal SIGTERM\) \(restart policy never\)$/,
+    );
+  });
+
   test('2 samples over then 1 under: no restart, and the count starts over', async () => {
     const { supervisor, host, status } = fakeSupervisor(registry([server('ps', limited())]));
     void supervisor.startAll();
