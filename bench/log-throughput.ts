@@ -114,15 +114,6 @@ async function throughHost(
   lineSize: number,
 ): Promise<Once> {
   const startFile = join(dir, 'start');
-  // the real program: a registry with the generator as its one component
-  const home = writeRegistry([
-    {
-      id: 'gen',
-      command: process.execPath,
-      args: [generator, '--count', String(lines), '--size', String(lineSize), '--start-file', startFile],
-      extra: `<restart policy="never"/><output>${mode === 'json' ? 'json' : 'raw'}</output>`,
-    },
-  ]);
   const generatorArgs = [
     generator,
     '--count',
@@ -132,6 +123,15 @@ async function throughHost(
     '--start-file',
     startFile,
   ];
+  // the real program: a registry with the generator as its one component
+  const home = writeRegistry([
+    {
+      id: 'gen',
+      command: process.execPath,
+      args: generatorArgs,
+      extra: `<restart policy="never"/><output>${mode === 'json' ? 'json' : 'raw'}</output>`,
+    },
+  ]);
   const child =
     mode === 'tini'
       ? spawn('tini', ['-s', '--', process.execPath, ...generatorArgs], {

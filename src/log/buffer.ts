@@ -14,7 +14,7 @@
 // chunk with one copy. Sequence numbers are global and monotonic, so lines of several components
 // merge in the order they arrived; they also let a follower that reconnects resume where it was.
 import { LOG_BUFFER_BYTES, LOG_LINE_OVERHEAD } from '../registry/defaults.js';
-import { MAX_LINE } from './line.js';
+import { MAX_LINE, utf8CompleteLength, utf8CutAt } from './line.js';
 import type { StdStream } from './sink.js';
 
 /** one buffered line as readers see it */
@@ -477,7 +477,7 @@ class LineTap implements OutputTap {
   idle(): void {
     if (this.carryLength === 0) return;
     const held = this.takeCarry();
-    const cut = completeLength(held);
+    const cut = utf8CompleteLength(held);
     if (cut > 0) this.piece(held.subarray(0, cut), true, Date.now());
     if (cut < held.length) {
       this.carry.push(held.subarray(cut));
@@ -513,7 +513,7 @@ class LineTap implements OutputTap {
     this.carryLength += end - start;
     while (this.carryLength > MAX_LINE) {
       const held = this.takeCarry();
-      const cut = cutAt(held);
+      const cut = utf8CutAt(held);
       this.piece(held.subarray(0, cut), true, time);
       if (cut < held.length) {
         this.carry.push(held.subarray(cut));
@@ -528,20 +528,4 @@ class LineTap implements OutputTap {
     this.carryLength = 0;
     return whole;
   }
-}
-
-/** where to cut a held line at MAX_LINE without tearing a UTF-8 character */
-function cutAt(bytes: Buffer): number {
-  let cut = MAX_LINE;
-  for (let back = 0; back < 3 && cut > 0 && (bytes[cut]! & 0xc0) === 0x80; back++) cut--;
-  return cut > 0 && (bytes[cut]! & 0xc0) !== 0x80 ? cut : MAX_LINE;
-}
-
-/** the bytes before an unfinished UTF-8 character at the end */
-function completeLength(bytes: Buffer): number {
-  let start = bytes.length - 1;
-  while (start > 0 && bytes.length - start < 4 && (bytes[start]! & 0xc0) === 0x80) start--;
-  const lead = bytes[start]!;
-  const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-  return bytes.length - start >= size ? bytes.length : start;
 }

@@ -8,7 +8,7 @@ import { isAscii } from 'node:buffer';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { LogBuffers, OutputTap } from './buffer.js';
-import { MAX_LINE } from './line.js';
+import { MAX_LINE, utf8CompleteLength, utf8CutAt } from './line.js';
 import type { LogSink, StdStream } from './sink.js';
 
 export { MAX_LINE };
@@ -306,18 +306,12 @@ class JsonLines extends LineSplitter {
 
   /** the bytes before an unfinished UTF-8 character at the end (all of them when there is none) */
   protected override completeLength(bytes: Buffer): number {
-    let start = bytes.length - 1;
-    while (start > 0 && bytes.length - start < 4 && (bytes[start]! & 0xc0) === 0x80) start--;
-    const lead = bytes[start]!;
-    const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    return bytes.length - start >= size ? bytes.length : start;
+    return utf8CompleteLength(bytes);
   }
 
   /** backs off to the start of a UTF-8 character, so no character is torn between two records */
   protected override cutAt(bytes: Buffer): number {
-    let cut = MAX_LINE;
-    for (let back = 0; back < 3 && cut > 0 && (bytes[cut]! & 0xc0) === 0x80; back++) cut--;
-    return cut > 0 && (bytes[cut]! & 0xc0) !== 0x80 ? cut : MAX_LINE;
+    return utf8CutAt(bytes);
   }
 
   private longLine(line: Buffer): void {
