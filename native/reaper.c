@@ -435,6 +435,7 @@ static napi_value force_stat_scan(napi_env env, napi_callback_info cbinfo) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  tune_allocator();
   napi_property_descriptor props[] = {
       {"setChildSubreaper", NULL, set_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
       {"isChildSubreaper", NULL, is_child_subreaper, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -446,6 +447,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"processGroup", NULL, process_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setForegroundGroup", NULL, set_foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ignoreTerminalStops", NULL, ignore_terminal_stops, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scanLines", NULL, scan_lines, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"jsonRecords", NULL, json_records, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

@@ -4,9 +4,9 @@
 // stream ends (a crash loses nothing); a line longer than MAX_LINE is cut into pieces, so memory
 // stays bounded whatever a child prints; and when the destination is full we stop reading the
 // child (it then blocks on its own write) instead of buffering.
-import { isAscii } from 'node:buffer';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
+import { loadNative } from '../process/native.js';
 import type { LogBuffers, OutputTap } from './buffer.js';
 import { MAX_LINE, utf8CompleteLength, utf8CutAt } from './line.js';
 import type { LogSink, StdStream } from './sink.js';
@@ -249,6 +249,8 @@ class RawLines extends LineSplitter {
 class JsonLines extends LineSplitter {
   /** `,"hostname":…,"component":…,"stream":…,"pid":…` of every record of this stream */
   private readonly fields: string;
+  private headTime = -1;
+  private headBytes = Buffer.alloc(0);
 
   constructor(
     private readonly sink: LogSink,
@@ -262,26 +264,13 @@ class JsonLines extends LineSplitter {
     if (end - start <= MAX_LINE) {
       // Lines that arrived in one read get the same time, and their records go out as one write.
       const time = Date.now();
-      // ASCII without control characters, quotes or backslashes (most output) needs no decoding
-      // and no escaping: every newline becomes the end of one record and the start of the next.
-      if (isPlainAscii(chunk, start, end)) {
-        this.sink.writeRecordBytes(plainRecords(chunk, start, end, recordHead(this.fields, time, false)));
-        return;
-      }
-      // decoding once and slicing the string is much cheaper than a decode per line
-      const text = chunk.toString('utf8', start, end);
-      let records = '';
-      let from = 0;
-      for (;;) {
-        const newline = text.indexOf('\n', from);
-        if (newline < 0) {
-          records += this.record(text.slice(from), time);
-          break;
-        }
-        records += this.record(text.slice(from, newline), time);
-        from = newline + 1;
-      }
-      this.sink.writeRecords(records);
+      const native = loadNative();
+      // one pass in C finds the lines and builds their records (a region of at most MAX_LINE
+      // bytes has at most as many lines as lineEnds holds)
+      const n = native.scanLines(chunk, start, end + 1, lineEnds);
+      const records = native.jsonRecords(chunk, start, lineEnds, n, this.head(time), RECORD_TAIL);
+      if (records) this.sink.writeRecordBytes(records);
+      else this.decoded(chunk, start, end, time);
       return;
     }
     let from = start;
@@ -290,6 +279,33 @@ class JsonLines extends LineSplitter {
       this.longLine(chunk.subarray(from, newline));
       from = newline + 1;
     }
+  }
+
+  /** lines that are not all valid UTF-8: decoded as Node decodes them (U+FFFD for what is not) */
+  private decoded(chunk: Buffer, start: number, end: number, time: number): void {
+    // decoding once and slicing the string is much cheaper than a decode per line
+    const text = chunk.toString('utf8', start, end);
+    let records = '';
+    let from = 0;
+    for (;;) {
+      const newline = text.indexOf('\n', from);
+      if (newline < 0) {
+        records += this.record(text.slice(from), time);
+        break;
+      }
+      records += this.record(text.slice(from, newline), time);
+      from = newline + 1;
+    }
+    this.sink.writeRecords(records);
+  }
+
+  /** the bytes of a record up to its message (its opening quote included) at `time` */
+  private head(time: number): Buffer {
+    if (time !== this.headTime) {
+      this.headBytes = Buffer.from(`${recordHead(this.fields, time, false)}"`);
+      this.headTime = time;
+    }
+    return this.headBytes;
   }
 
   protected lineEnd(line: Buffer): void {
@@ -347,26 +363,6 @@ export function outputRecordFields(meta: Pick<OutputMeta, 'component' | 'stream'
   return `,"hostname":${hostnameJson},"component":${JSON.stringify(meta.component)},"stream":"${meta.stream}"${pid}`;
 }
 
-/** the bytes JSON escapes in a string, but the newline (0x0a) that separates lines */
-const ESCAPED_BYTES = [
-  ...Array.from({ length: 0x20 }, (_, byte) => byte).filter((byte) => byte !== NEWLINE),
-  0x22, // "
-  0x5c, // \\
-];
-
-/**
- * true when bytes start..end are ASCII that JSON needs no escape for, newlines aside: then each
- * line's bytes are its message as pino would write it (plainRecords). One SIMD pass (isAscii) and
- * a memchr per escaped byte: much faster than any scan written in JavaScript or a regular
- * expression over 64 KiB.
- */
-function isPlainAscii(chunk: Buffer, start: number, end: number): boolean {
-  const bytes = chunk.subarray(start, end);
-  if (!isAscii(bytes)) return false;
-  for (const byte of ESCAPED_BYTES) if (bytes.indexOf(byte) >= 0) return false;
-  return true;
-}
-
 /** what JSON.stringify would escape in a string */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -374,39 +370,6 @@ const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** where each line of a region ends (a region holds at most MAX_LINE bytes, so as many lines) */
 const lineEnds = new Int32Array(MAX_LINE + 1);
 const RECORD_TAIL = Buffer.from('"}\n');
-
-/**
- * The records of the lines in bytes start..end (plain ASCII: their text needs no escaping), built
- * as bytes: for each line the head up to the message's opening quote, the line, and `"}` and a
- * newline. Copies of the input and two small constants; no string is made (a 64 KiB chunk as one
- * string and its records as another cost three times as much, most of it in the garbage collector).
- */
-function plainRecords(chunk: Buffer, start: number, end: number, head: string): Buffer {
-  // between two lines: the end of one record and the head of the next, in one copy
-  const between = Buffer.from(`"}\n${head}"`);
-  const headLength = between.length - RECORD_TAIL.length;
-  let lines = 0;
-  for (let from = start; ; ) {
-    const newline = chunk.indexOf(NEWLINE, from);
-    if (newline < 0 || newline >= end) break;
-    lineEnds[lines++] = newline;
-    from = newline + 1;
-  }
-  lineEnds[lines++] = end;
-  const records = Buffer.allocUnsafe(end - start - (lines - 1) + lines * between.length);
-  records.set(between.subarray(RECORD_TAIL.length), 0);
-  let at = headLength;
-  let from = start;
-  for (let i = 0; i < lines; i++) {
-    const lineEnd = lineEnds[i]!;
-    records.set(chunk.subarray(from, lineEnd), at);
-    at += lineEnd - from;
-    records.set(i + 1 < lines ? between : RECORD_TAIL, at);
-    at += i + 1 < lines ? between.length : RECORD_TAIL.length;
-    from = lineEnd + 1;
-  }
-  return records;
-}
 
 /** a record up to its message's opening quote (excluded) */
 function recordHead(fields: string, time: number, partial: boolean): string {

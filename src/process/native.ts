@@ -70,14 +70,38 @@ export interface NativeAddon {
   setForegroundGroup(fd: number, pgid: number): void;
   /** SIGTTIN and SIGTTOU to SIG_IGN (tini does the same): we never stop for the terminal */
   ignoreTerminalStops(): void;
+  /**
+   * Where the first newlines of bytes[start, end) are: their indices go to ends[0..n), n (the
+   * return) at most ends.length (native/lines.c; the log's one pass over each chunk).
+   */
+  scanLines(bytes: Buffer, start: number, end: number, ends: Int32Array): number;
+  /**
+   * The records of n lines (the first from `start` to ends[0], each next one from the byte after
+   * the previous newline to ends[i]; a CR before the newline dropped): head, the line escaped as
+   * JSON.stringify escapes it, tail. null when a line is not valid UTF-8 (Node's decoding then).
+   */
+  jsonRecords(
+    bytes: Buffer,
+    start: number,
+    ends: Int32Array,
+    n: number,
+    head: Buffer,
+    tail: Buffer,
+  ): Buffer | null;
 }
 
-type TerminalAddon = Pick<
+type PassedThrough = Pick<
   NativeAddon,
-  'spawnInForeground' | 'foregroundGroup' | 'processGroup' | 'setForegroundGroup' | 'ignoreTerminalStops'
+  | 'spawnInForeground'
+  | 'foregroundGroup'
+  | 'processGroup'
+  | 'setForegroundGroup'
+  | 'ignoreTerminalStops'
+  | 'scanLines'
+  | 'jsonRecords'
 >;
 
-interface RawAddon extends TerminalAddon {
+interface RawAddon extends PassedThrough {
   setChildSubreaper(): boolean;
   isChildSubreaper(): boolean;
   reapOrphans(owned: Int32Array): { reaped: Int32Array; method: ReapResult['method']; complete: boolean };
@@ -140,6 +164,8 @@ function wrap(raw: RawAddon): NativeAddon {
     processGroup: () => raw.processGroup(),
     setForegroundGroup: (fd, pgid) => raw.setForegroundGroup(fd, pgid),
     ignoreTerminalStops: () => raw.ignoreTerminalStops(),
+    scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
+    jsonRecords: (bytes, start, ends, n, head, tail) => raw.jsonRecords(bytes, start, ends, n, head, tail),
     reapOrphans(owned) {
       const result = raw.reapOrphans(Int32Array.from(owned));
       const reaped: ReapedOrphan[] = [];

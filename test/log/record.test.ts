@@ -144,4 +144,53 @@ describe('output records', () => {
       { numRuns: 150 },
     );
   });
+
+  test("any bytes (invalid UTF-8, CR before the newline, every escape) give pino's bytes for the line Node decodes", async () => {
+    const meta = { component: 'bytes', stream: 'stderr' as const, pid: 9 };
+    // bytes a line can hold (no newline), weighted towards what needs care: escapes, UTF-8 leads
+    // and continuations (valid, overlong, surrogate, truncated), CR, DEL
+    const byte = fc.oneof(
+      fc.integer({ min: 0x20, max: 0x7e }).filter((b) => b !== 0x22 && b !== 0x5c),
+      fc.constantFrom(0x00, 0x08, 0x09, 0x0c, 0x0d, 0x1b, 0x1f, 0x22, 0x5c, 0x7f),
+      fc.integer({ min: 0x80, max: 0xff }),
+      fc.constantFrom(0xc0, 0xc2, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xa0, 0x9f, 0x8f, 0xbf),
+    );
+    const line = fc.oneof(
+      fc.uint8Array({ maxLength: 70 }).map((bytes) => Buffer.from(bytes.filter((b) => b !== 0x0a))),
+      fc.array(byte, { maxLength: 90 }).map((bytes) => Buffer.from(bytes)),
+      fc.constantFrom('é€𝄞 ok', 'a\r', 'x\ty"z\\', '\u2028').map((text) => Buffer.from(text)),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 2048 }),
+        async (lines, size) => {
+          const bytes = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
+          const chunks: Buffer[] = [];
+          for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+          const out = new PassThrough();
+          const collected: Buffer[] = [];
+          out.on('data', (chunk: Buffer) => collected.push(chunk));
+          const sink = logSink(
+            createLogger({ level: 'info', stdout: out, stderr: new PassThrough(), pretty: false }),
+          );
+          await attachOutput(Readable.from(chunks), { ...meta, mode: 'json' }, sink);
+          await sink.flush();
+          const got = Buffer.concat(collected).toString('utf8').split('\n').slice(0, -1);
+          assert.equal(got.length, lines.length);
+          for (const [i, record] of got.entries()) {
+            const time = Number(/^\{"level":30,"time":(\d+),/.exec(record)?.[1]);
+            let msg = lines[i]!.toString('utf8');
+            if (msg.endsWith('\r')) msg = msg.slice(0, -1);
+            assert.equal(
+              `${record}\n`,
+              pinoRecord(meta, msg, false, time),
+              JSON.stringify(lines[i]!.toString('latin1')),
+            );
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
