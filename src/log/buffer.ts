@@ -14,7 +14,7 @@
 // chunk with one copy. Sequence numbers are global and monotonic, so lines of several components
 // merge in the order they arrived; they also let a follower that reconnects resume where it was.
 import { LOG_BUFFER_BYTES, LOG_LINE_OVERHEAD } from '../registry/defaults.js';
-import { MAX_LINE, utf8CompleteLength, utf8CutAt } from './line.js';
+import { type LineConsumer, LineSplitter } from './line.js';
 import type { StdStream } from './sink.js';
 
 /** one buffered line as readers see it */
@@ -35,7 +35,6 @@ export interface LogLine {
 
 export type LinesListener = (lines: LogLine[]) => void;
 
-const NEWLINE = 0x0a;
 /** fields per line in the bookkeeping array */
 const STRIDE = 4;
 const SEQ = 0;
@@ -415,11 +414,9 @@ export class LogBuffers {
   }
 }
 
-/** Splits one pipe's bytes into lines for the buffer (and counts what the log dropped). */
-class LineTap implements OutputTap {
-  private carry: Buffer[] = [];
-  private carryLength = 0;
-  private ends = new Uint32Array(256);
+/** One pipe's lines into the buffer, cut where the log cuts them (the same LineSplitter). */
+class LineTap implements OutputTap, LineConsumer {
+  private readonly splitter = new LineSplitter(this);
 
   constructor(
     private readonly buffers: LogBuffers,
@@ -431,101 +428,27 @@ class LineTap implements OutputTap {
   data(chunk: Buffer, dropped: number): void {
     this.buffers.dropped(this.log, dropped);
     if (this.buffers.maxLines === 0) return;
-    const time = Date.now();
-    let start = 0;
-    if (this.carryLength > 0) {
-      const newline = chunk.indexOf(NEWLINE);
-      if (newline < 0) {
-        this.hold(chunk, 0, chunk.length, time);
-        return;
-      }
-      // the carried beginning and its end go in as one line
-      this.hold(chunk, 0, newline + 1, time);
-      const line = this.takeCarry();
-      this.ends[0] = line.length - 1;
-      this.put(line, 0, 1, false, false, time);
-      start = newline + 1;
-    }
-    let n = 0;
-    let at = chunk.indexOf(NEWLINE, start);
-    while (at >= 0) {
-      const lineStart = n === 0 ? start : this.ends[n - 1]! + 1;
-      if (n === this.ends.length || at - lineStart > MAX_LINE) {
-        if (n > 0) this.put(chunk, start, n, false, false, time);
-        start = lineStart;
-        n = 0;
-      }
-      if (at - lineStart > MAX_LINE) {
-        // too long to keep whole: cut into pieces as the log does
-        this.hold(chunk, lineStart, at + 1, time);
-        const rest = this.takeCarry();
-        this.ends[0] = rest.length - 1;
-        this.put(rest, 0, 1, false, false, time);
-        start = at + 1;
-      } else {
-        this.ends[n++] = at;
-      }
-      at = chunk.indexOf(NEWLINE, at + 1);
-    }
-    if (n > 0) {
-      this.put(chunk, start, n, false, false, time);
-      start = this.ends[n - 1]! + 1;
-    }
-    if (start < chunk.length) this.hold(chunk, start, chunk.length, time);
+    this.splitter.push(chunk);
   }
 
   idle(): void {
-    if (this.carryLength === 0) return;
-    const held = this.takeCarry();
-    const cut = utf8CompleteLength(held);
-    if (cut > 0) this.piece(held.subarray(0, cut), true, Date.now());
-    if (cut < held.length) {
-      this.carry.push(held.subarray(cut));
-      this.carryLength = held.length - cut;
-    }
+    this.splitter.flushHeld();
   }
 
   end(dropped: number): void {
     this.buffers.dropped(this.log, dropped);
-    if (this.carryLength > 0) this.piece(this.takeCarry(), false, Date.now());
+    this.splitter.end();
   }
 
-  private piece(bytes: Buffer, partial: boolean, time: number): void {
-    this.ends[0] = bytes.length;
-    this.put(bytes, 0, 1, true, partial, time);
+  lines(bytes: Buffer, start: number, ends: Int32Array, n: number, time: number): void {
+    this.buffers.append(this.log, bytes, start, ends, n, false, false, this.stream, this.pid, time);
   }
 
-  private put(
-    bytes: Buffer,
-    from: number,
-    n: number,
-    lastOpen: boolean,
-    partial: boolean,
-    time: number,
-  ): void {
-    this.buffers.append(this.log, bytes, from, this.ends, n, lastOpen, partial, this.stream, this.pid, time);
-  }
-
-  private hold(chunk: Buffer, start: number, end: number, time: number): void {
-    if (end <= start) return;
-    // copied: a small rest must not keep the whole chunk alive
-    this.carry.push(Buffer.from(chunk.subarray(start, end)));
-    this.carryLength += end - start;
-    while (this.carryLength > MAX_LINE) {
-      const held = this.takeCarry();
-      const cut = utf8CutAt(held);
-      this.piece(held.subarray(0, cut), true, time);
-      if (cut < held.length) {
-        this.carry.push(held.subarray(cut));
-        this.carryLength = held.length - cut;
-      }
-    }
-  }
-
-  private takeCarry(): Buffer {
-    const whole = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryLength);
-    this.carry = [];
-    this.carryLength = 0;
-    return whole;
+  piece(bytes: Buffer, partial: boolean, time: number): void {
+    pieceEnd[0] = bytes.length;
+    this.buffers.append(this.log, bytes, 0, pieceEnd, 1, true, partial, this.stream, this.pid, time);
   }
 }
+
+/** the end (exclusive) of a piece, as ComponentLog.append takes it */
+const pieceEnd = new Int32Array(1);

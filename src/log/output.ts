@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from '../process/native.js';
 import type { LogBuffers, OutputTap } from './buffer.js';
-import { MAX_LINE, utf8CompleteLength, utf8CutAt } from './line.js';
+import { type LineConsumer, LineSplitter, MAX_LINE } from './line.js';
 import type { LogSink, StdStream } from './sink.js';
 
 export { MAX_LINE };
@@ -23,7 +23,6 @@ export interface OutputMeta {
   pid?: number;
 }
 
-const NEWLINE = 0x0a;
 /**
  * A partial line that has waited this long with nothing more coming is let out as a piece (a
  * prompt such as "Password: ", a progress dot): a line is never held back for long.
@@ -41,7 +40,9 @@ export function attachOutput(
   sink: LogSink,
   tap?: OutputTap,
 ): Promise<void> {
-  const lines = meta.mode === 'raw' ? new RawLines(sink, meta.stream) : new JsonLines(sink, meta);
+  const lines = new LineSplitter(
+    meta.mode === 'raw' ? new RawLines(sink, meta.stream) : new JsonLines(sink, meta),
+  );
   // the in-memory buffer (buffer.ts) sees every chunk, and learns what of it the log dropped
   const logged = (write: () => void): number => {
     const before = sinkDroppedBytes(sink);
@@ -114,125 +115,18 @@ export function outputAttacher(
   return (source, meta) => attachOutput(source, meta, sink, buffers?.tap(meta));
 }
 
-/**
- * Splits a byte stream into lines. Complete lines are handed over in bulk (`region`: bytes
- * start..end hold one or more lines, end being the index of the last newline), a pending partial
- * line is kept in `carry` and cut into pieces as soon as it reaches MAX_LINE.
- */
-abstract class LineSplitter {
-  private carry: Buffer[] = [];
-  private carryLength = 0;
-
-  push(chunk: Buffer): void {
-    let start = 0;
-    if (this.carryLength > 0) {
-      const newline = chunk.indexOf(NEWLINE);
-      if (newline < 0) {
-        this.addToCarry(chunk, 0, chunk.length);
-        return;
-      }
-      this.addToCarry(chunk, 0, newline);
-      this.lineEnd(this.takeCarry());
-      start = newline + 1;
-    }
-    const last = chunk.lastIndexOf(NEWLINE);
-    if (last >= start) {
-      this.region(chunk, start, last);
-      start = last + 1;
-    }
-    if (start < chunk.length) this.addToCarry(chunk, start, chunk.length);
-  }
-
-  end(): void {
-    if (this.carryLength > 0) this.partialEnd(this.takeCarry());
-  }
-
-  /** true while part of a line waits for its end */
-  get holding(): boolean {
-    return this.carryLength > 0;
-  }
-
-  /** lets out what is held of an unfinished line as a piece (more of the line may follow) */
-  flushHeld(): void {
-    if (this.carryLength === 0) return;
-    const held = this.takeCarry();
-    const cut = this.completeLength(held);
-    if (cut > 0) this.piece(held.subarray(0, cut));
-    if (cut < held.length) {
-      this.carry.push(held.subarray(cut));
-      this.carryLength = held.length - cut;
-    }
-  }
-
-  /** bytes start..end (exclusive) are complete lines separated by newlines; `end` is a newline */
-  protected abstract region(chunk: Buffer, start: number, end: number): void;
-  /** the rest of a line whose beginning was carried over (without its newline) */
-  protected abstract lineEnd(line: Buffer): void;
-  /** a piece of a line too long to hold, more of the same line follows */
-  protected abstract piece(bytes: Buffer): void;
-  /** the stream ended in the middle of a line */
-  protected abstract partialEnd(bytes: Buffer): void;
-  /** how much of `bytes` can go out now without tearing a character (raw: all of it) */
-  protected completeLength(bytes: Buffer): number {
-    return bytes.length;
-  }
-
-  /** where to cut `bytes` so that the piece is at most MAX_LINE long */
-  protected cutAt(_bytes: Buffer): number {
-    return MAX_LINE;
-  }
-
-  private addToCarry(chunk: Buffer, start: number, end: number): void {
-    if (end <= start) return;
-    // copied: a small rest must not keep the whole 64 KiB chunk alive
-    this.carry.push(Buffer.from(chunk.subarray(start, end)));
-    this.carryLength += end - start;
-    // strictly more: where a character ends can only be told from the byte after the cut
-    while (this.carryLength > MAX_LINE) {
-      const held = this.takeCarry();
-      const cut = this.cutAt(held);
-      this.piece(held.subarray(0, cut));
-      if (cut < held.length) {
-        this.carry.push(held.subarray(cut));
-        this.carryLength = held.length - cut;
-      }
-    }
-  }
-
-  private takeCarry(): Buffer {
-    const whole = this.carry.length === 1 ? this.carry[0]! : Buffer.concat(this.carry, this.carryLength);
-    this.carry = [];
-    this.carryLength = 0;
-    return whole;
-  }
-}
-
-/** raw mode: bytes unchanged, never more than MAX_LINE held */
-class RawLines extends LineSplitter {
+/** raw mode: bytes unchanged, whole lines at a time (a piece only for a line too long to hold) */
+class RawLines implements LineConsumer {
   constructor(
     private readonly sink: LogSink,
     private readonly stream: StdStream,
-  ) {
-    super();
+  ) {}
+
+  lines(bytes: Buffer, start: number, ends: Int32Array, n: number): void {
+    this.sink.writeRaw(this.stream, bytes.subarray(start, ends[n - 1]! + 1));
   }
 
-  protected region(chunk: Buffer, start: number, end: number): void {
-    this.sink.writeRaw(this.stream, chunk.subarray(start, end + 1));
-  }
-
-  protected lineEnd(line: Buffer): void {
-    // the carried start of the line and its end go out as one write: nothing can come between
-    const withNewline = Buffer.allocUnsafe(line.length + 1);
-    line.copy(withNewline);
-    withNewline[line.length] = NEWLINE;
-    this.sink.writeRaw(this.stream, withNewline);
-  }
-
-  protected piece(bytes: Buffer): void {
-    this.sink.writeRaw(this.stream, bytes);
-  }
-
-  protected partialEnd(bytes: Buffer): void {
+  piece(bytes: Buffer): void {
     this.sink.writeRaw(this.stream, bytes);
   }
 }
@@ -246,7 +140,7 @@ class RawLines extends LineSplitter {
  * general-purpose path (level check, bindings, serializers, hooks) costs more than the line
  * itself at millions of lines a second; pino stays for the supervisor's own records.
  */
-class JsonLines extends LineSplitter {
+class JsonLines implements LineConsumer {
   /** `,"hostname":…,"component":…,"stream":…,"pid":…` of every record of this stream */
   private readonly fields: string;
   private headTime = -1;
@@ -256,35 +150,27 @@ class JsonLines extends LineSplitter {
     private readonly sink: LogSink,
     meta: OutputMeta,
   ) {
-    super();
     this.fields = outputRecordFields(meta);
   }
 
-  protected region(chunk: Buffer, start: number, end: number): void {
-    if (end - start <= MAX_LINE) {
-      // Lines that arrived in one read get the same time, and their records go out as one write.
-      const time = Date.now();
-      const native = loadNative();
-      // one pass in C finds the lines and builds their records (a region of at most MAX_LINE
-      // bytes has at most as many lines as lineEnds holds)
-      const n = native.scanLines(chunk, start, end + 1, lineEnds);
-      const records = native.jsonRecords(chunk, start, lineEnds, n, this.head(time), RECORD_TAIL);
-      if (records) this.sink.writeRecordBytes(records);
-      else this.decoded(chunk, start, end, time);
-      return;
-    }
-    let from = start;
-    while (from <= end) {
-      const newline = chunk.indexOf(NEWLINE, from);
-      this.longLine(chunk.subarray(from, newline));
-      from = newline + 1;
-    }
+  lines(bytes: Buffer, start: number, ends: Int32Array, n: number, time: number): void {
+    // Lines that arrived in one read get the same time, and their records go out as one write,
+    // made in C in one call (native/lines.c), escaped as JSON.stringify escapes
+    const records = loadNative().jsonRecords(bytes, start, ends, n, this.head(time), RECORD_TAIL);
+    if (records) this.sink.writeRecordBytes(records);
+    else this.decoded(bytes, start, ends[n - 1]!, time);
+  }
+
+  piece(bytes: Buffer, partial: boolean, time: number): void {
+    const text = bytes.toString('utf8');
+    if (partial) this.sink.writeRecords(outputRecord(this.fields, text, true, time));
+    else this.sink.writeRecords(this.record(text, time));
   }
 
   /** lines that are not all valid UTF-8: decoded as Node decodes them (U+FFFD for what is not) */
-  private decoded(chunk: Buffer, start: number, end: number, time: number): void {
+  private decoded(bytes: Buffer, start: number, end: number, time: number): void {
     // decoding once and slicing the string is much cheaper than a decode per line
-    const text = chunk.toString('utf8', start, end);
+    const text = bytes.toString('utf8', start, end);
     let records = '';
     let from = 0;
     for (;;) {
@@ -306,42 +192,6 @@ class JsonLines extends LineSplitter {
       this.headTime = time;
     }
     return this.headBytes;
-  }
-
-  protected lineEnd(line: Buffer): void {
-    this.longLine(line);
-  }
-
-  protected piece(bytes: Buffer): void {
-    this.sink.writeRecords(outputRecord(this.fields, bytes.toString('utf8'), true));
-  }
-
-  protected partialEnd(bytes: Buffer): void {
-    this.line(bytes.toString('utf8'));
-  }
-
-  /** the bytes before an unfinished UTF-8 character at the end (all of them when there is none) */
-  protected override completeLength(bytes: Buffer): number {
-    return utf8CompleteLength(bytes);
-  }
-
-  /** backs off to the start of a UTF-8 character, so no character is torn between two records */
-  protected override cutAt(bytes: Buffer): number {
-    return utf8CutAt(bytes);
-  }
-
-  private longLine(line: Buffer): void {
-    let rest = line;
-    while (rest.length > MAX_LINE) {
-      const cut = this.cutAt(rest);
-      this.piece(rest.subarray(0, cut));
-      rest = rest.subarray(cut);
-    }
-    this.line(rest.toString('utf8'));
-  }
-
-  private line(text: string): void {
-    this.sink.writeRecords(this.record(text, Date.now()));
   }
 
   /** the record of one line (a CR before its newline is not part of it) */
@@ -367,8 +217,7 @@ export function outputRecordFields(meta: Pick<OutputMeta, 'component' | 'stream'
 // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes exactly these
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** where each line of a region ends (a region holds at most MAX_LINE bytes, so as many lines) */
-const lineEnds = new Int32Array(MAX_LINE + 1);
+/** the end of a record after its message */
 const RECORD_TAIL = Buffer.from('"}\n');
 
 /** a record up to its message's opening quote (excluded) */
