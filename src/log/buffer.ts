@@ -136,20 +136,23 @@ class ComponentLog {
     while (this.count > 0 && this.cost + size + kept * LOG_LINE_OVERHEAD > this.maxBytes) this.evict(1);
     this.reserve(this.tail - this.head + size, this.count + kept);
     this.writeAt(this.tail, bytes, start, end);
-    const streamFlag = stream === 'stderr' ? FLAG_STDERR : 0;
-    const pidBits = pid * FLAG_RANGE;
+    const pidFlags = pid * FLAG_RANGE + (stream === 'stderr' ? FLAG_STDERR : 0);
+    const lastFlags = (lastOpen ? FLAG_UNTERMINATED : 0) | (partial ? FLAG_PARTIAL : 0);
     const shift = this.tail - start;
-    let line = (this.first + this.count) % this.lineCapacity;
+    // one tight loop over plain locals: it runs for every line a component prints
+    const meta = this.meta;
+    const capacity = this.lineCapacity;
+    let slot = ((this.first + this.count) % capacity) * STRIDE;
+    let seq = lastSeq + 1;
+    let lineStart = this.tail;
     for (let i = skip; i < n; i++) {
-      const last = i === n - 1;
-      const flags =
-        streamFlag | (last && lastOpen ? FLAG_UNTERMINATED : 0) | (last && partial ? FLAG_PARTIAL : 0);
-      const slot = line * STRIDE;
-      this.meta[slot + SEQ] = lastSeq + 1 + (i - skip);
-      this.meta[slot + TIME] = time;
-      this.meta[slot + PID_FLAGS] = pidBits + flags;
-      this.meta[slot + START] = i === skip ? this.tail : startOf(i) + shift;
-      if (++line === this.lineCapacity) line = 0;
+      meta[slot + SEQ] = seq++;
+      meta[slot + TIME] = time;
+      meta[slot + PID_FLAGS] = i === n - 1 ? pidFlags + lastFlags : pidFlags;
+      meta[slot + START] = lineStart;
+      lineStart = ends[i]! + 1 + shift;
+      slot += STRIDE;
+      if (slot === capacity * STRIDE) slot = 0;
     }
     this.count += kept;
     this.tail += size;

@@ -30,6 +30,11 @@ export function utf8CompleteLength(bytes: Buffer): number {
 /** What a LineSplitter hands its lines to. Both calls are synchronous: `ends` is reused after. */
 export interface LineConsumer {
   /**
+   * The consumer takes several lines as one (it needs only where the last one ends): the
+   * splitter then finds no line ends in a region that cannot hold a line longer than MAX_LINE.
+   */
+  readonly linesAsOne?: boolean;
+  /**
    * n complete lines of `bytes`: the first starts at `start`, line i ends with the newline at
    * ends[i] (each next line starts after the previous newline). No line is longer than MAX_LINE.
    */
@@ -116,6 +121,11 @@ export class LineSplitter {
   private region(chunk: Buffer, start: number, last: number, time: number): void {
     const native = loadNative();
     let from = start;
+    if (this.consumer.linesAsOne && last + 1 - from <= MAX_LINE) {
+      oneEnd[0] = last;
+      this.consumer.lines(chunk, from, oneEnd, 1, time);
+      return;
+    }
     while (from <= last) {
       const n = native.scanLines(chunk, from, last + 1, lineEnds);
       // only a region longer than MAX_LINE (not one read of a pipe) can hold a line too long

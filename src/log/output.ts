@@ -117,6 +117,8 @@ export function outputAttacher(
 
 /** raw mode: bytes unchanged, whole lines at a time (a piece only for a line too long to hold) */
 class RawLines implements LineConsumer {
+  readonly linesAsOne = true;
+
   constructor(
     private readonly sink: LogSink,
     private readonly stream: StdStream,
