@@ -9,5 +9,6 @@ napi_value foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value process_group(napi_env env, napi_callback_info cbinfo);
 napi_value set_foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
+napi_value trim_memory(napi_env env, napi_callback_info cbinfo);
 
 #endif

@@ -39,6 +39,7 @@ import {
 } from '../supervisor/exit-codes.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { startupDone } from './code-cache.js';
 import { parseControlToken } from './control-token.js';
 import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
@@ -193,9 +194,15 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval, snapshots.resources);
   // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
+  let stopTrimming: (() => void) | undefined;
   setImmediate(() => {
+    // the first priority group is spawned: a code cache still to be written gets what ran until now
+    startupDone();
     if (live.servers.length === 0) early.stop();
     live.load();
+    void import('../process/memory-trim.js').then(({ trimAfterFullCollections }) => {
+      stopTrimming = trimAfterFullCollections();
+    });
   });
 
   const code = tini
@@ -203,6 +210,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     : await superviseRegistry(supervisor, logger);
 
   stats.stop();
+  stopTrimming?.();
   reaper.stop();
   watchdog?.close();
   feeds.sse.closeAll();

@@ -161,7 +161,7 @@ test('docs/packaging.md: its recipe is what examples/nginx/Dockerfile runs (the 
 
 test('examples/nginx: its registry passes s7supervisor check', () => {
   const run = runTool(process.execPath, [
-    repoFile('dist/src/cli/main.js'),
+    repoFile('dist/src/cli/main.cjs'),
     'check',
     '--registry',
     repoFile('examples/nginx/conf/SupervisorRegistry.xml'),
