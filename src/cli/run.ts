@@ -193,6 +193,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval, snapshots.resources);
+  // One turn of the event loop before anything starts. Everything since the first line ran without
+  // one (the bundle is read and compiled synchronously), and Node hands a signal to its handlers
+  // only on a turn of the loop: a SIGTERM that came while loading is held now, and acted on before
+  // the first spawn, not after it (reference.md: nothing started).
+  await new Promise((resolve) => setImmediate(resolve));
   // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
   let stopTrimming: (() => void) | undefined;
   setImmediate(() => {
