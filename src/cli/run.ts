@@ -200,15 +200,20 @@ export async function runCommand(argv: string[]): Promise<number> {
   await new Promise((resolve) => setImmediate(resolve));
   // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
   let stopTrimming: (() => void) | undefined;
-  setImmediate(() => {
-    // the first priority group is spawned: a code cache still to be written gets what ran until now
-    startupDone();
-    if (live.servers.length === 0) early.stop();
-    live.load();
-    void import('../process/memory-trim.js').then(({ trimAfterFullCollections }) => {
-      stopTrimming = trimAfterFullCollections();
-    });
-  });
+  // Two turns of the loop from now: the start below has spawned the first priority group, and the
+  // records of its start have been written (the log writes on the next turn, and loading the app
+  // is synchronous, ~10 ms, so it comes after them).
+  setImmediate(() =>
+    setImmediate(() => {
+      // a code cache still to be written gets what ran until now: the start-up, not the app
+      startupDone();
+      if (live.servers.length === 0) early.stop();
+      live.load();
+      void import('../process/memory-trim.js').then(({ trimAfterFullCollections }) => {
+        stopTrimming = trimAfterFullCollections();
+      });
+    }),
+  );
 
   const code = tini
     ? await superviseOneCommand(supervisor, logger, terminal)
