@@ -34,15 +34,17 @@ COPY src/ src/
 RUN npm run build
 # The package as `npm pack` makes it (the `files` of package.json), unpacked into /opt/s7supervisor,
 # with the production dependencies of the lockfile. Then a smoke test: `run` loads the addon (from
-# prebuilds/: nothing was compiled there) and exits with its child's code.
+# prebuilds/: nothing was compiled there) and exits with its child's code. It also leaves the code
+# cache of run.cjs (src/cli/code-cache.ts), made by this image's Node, for the unprivileged user,
+# who cannot write it there.
 RUN npm pack --ignore-scripts --silent \
  && mkdir -p /opt/s7supervisor/bin \
  && tar -xzf s7supervisor-*.tgz --strip-components=1 -C /opt/s7supervisor \
  && cp package-lock.json /opt/s7supervisor/ \
  && cd /opt/s7supervisor \
  && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && chmod 755 dist/src/cli/main.js \
- && ln -s ../dist/src/cli/main.js bin/s7supervisor \
+ && chmod 755 dist/src/cli/main.cjs dist/src/cli/main.js \
+ && ln -s ../dist/src/cli/main.cjs bin/s7supervisor \
  && test ! -e build \
  && { bin/s7supervisor run --port 0 -- sh -c 'exit 3'; test $? = 3; }
 

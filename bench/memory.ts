@@ -7,7 +7,7 @@
 // Run alone: node dist/bench/memory.js
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cliPath, makeTempDir, repoRoot } from '../test/helpers/paths.js';
 import { type TestServer, writeRegistry } from '../test/helpers/registry.js';
@@ -71,7 +71,7 @@ interface Variant {
   argv: (home: string) => string[];
 }
 
-/** tsc's modules, run the way main.js runs `run` (the installed main.js is the bundle) */
+/** tsc's modules, run the way main.ts runs `run` (what is installed is the bundle: scripts/bundle.mjs) */
 function unbundledEntry(): string {
   const file = join(makeTempDir('s7sup-bench-unbundled-'), 'main.mjs');
   writeFileSync(
@@ -94,7 +94,15 @@ export async function runVariants(
       name: "tsc's separate modules (before)",
       argv: (home) => [process.execPath, unbundled, 'run', '--home', home],
     },
-    { name: 'bundle (installed)', argv: (home) => [process.execPath, cliPath, 'run', '--home', home] },
+    {
+      name: 'bundle (installed: main.cjs)',
+      argv: (home) => [process.execPath, cliPath, 'run', '--home', home],
+    },
+    {
+      // the bin of earlier versions, an ES module: Node's ES module loader and its thread pool
+      name: 'bundle through main.js (an ES module entry)',
+      argv: (home) => [process.execPath, join(dirname(cliPath), 'main.js'), 'run', '--home', home],
+    },
     {
       name: 'bundle, --max-semi-space-size=1',
       argv: (home) => [process.execPath, '--max-semi-space-size=1', cliPath, 'run', '--home', home],

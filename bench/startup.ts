@@ -31,9 +31,28 @@ function stampAt(file: string): number | undefined {
   return text ? Number(text) : undefined;
 }
 
-type Subject = 's7supervisor' | 's7supervisor as PID 1' | Baseline | 'node';
+type Subject =
+  | 's7supervisor'
+  | 's7supervisor as PID 1'
+  | Baseline
+  | 'node'
+  | typeof WITHOUT_CA_OURS
+  | typeof WITHOUT_CA_NODE;
 /** Node's own start, to the first line of a script: the floor of any supervisor written for Node */
 const NODE_FLOOR = 'node';
+/**
+ * NODE_EXTRA_CA_CERTS makes every Node read and parse that bundle of certificates at start, before
+ * the first line of any script (~40 ms and 2 MB for the 144 certificates of this machine's
+ * variable): where it is set, s7supervisor and the floor are also measured without it, as in a
+ * container, which does not have it.
+ */
+const WITHOUT_CA_OURS = 's7supervisor, no NODE_EXTRA_CA_CERTS';
+const WITHOUT_CA_NODE = 'node -e, no NODE_EXTRA_CA_CERTS';
+const withoutExtraCa = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+};
 
 async function once(name: Subject, binary: string): Promise<number> {
   const dir = makeTempDir('s7sup-bench-startup-');
@@ -42,13 +61,16 @@ async function once(name: Subject, binary: string): Promise<number> {
   const component = [binary, 'stamp', t1File];
   const prefix = [binary, 'exec', t0File];
   let stop: () => Promise<void>;
-  if (name === NODE_FLOOR) {
+  if (name === NODE_FLOOR || name === WITHOUT_CA_NODE) {
     const script = `require('fs').writeFileSync(${JSON.stringify(t1File)}, String(Math.round((performance.timeOrigin + performance.now()) * 1e6)))`;
-    const running = spawn(binary, ['exec', t0File, process.execPath, '-e', script], { stdio: 'ignore' });
+    const running = spawn(binary, ['exec', t0File, process.execPath, '-e', script], {
+      stdio: 'ignore',
+      ...(name === WITHOUT_CA_NODE ? { env: withoutExtraCa() } : {}),
+    });
     stop = async () => {
       if (running.exitCode === null) await new Promise((resolve) => running.once('exit', resolve));
     };
-  } else if (name === 's7supervisor' || name === 's7supervisor as PID 1') {
+  } else if (name === 's7supervisor' || name === 's7supervisor as PID 1' || name === WITHOUT_CA_OURS) {
     const port = await freePort();
     const home = writeRegistry(
       [{ id: 'first', command: binary, args: component.slice(1), stopTimeout: 2 }],
@@ -56,7 +78,12 @@ async function once(name: Subject, binary: string): Promise<number> {
     );
     // as PID 1 of a new PID namespace, as in a container: no parent-death watchdog to start first
     const asPid1 = name === 's7supervisor as PID 1' ? ['unshare', '--pid', '--fork', '--kill-child'] : [];
-    const cli = runCli(['run', '--home', home], { asInstalled: true, prefix: [...prefix, ...asPid1] });
+    const cli = runCli(['run', '--home', home], {
+      asInstalled: true,
+      prefix: [...prefix, ...asPid1],
+      // runCli adds to process.env: an empty value is how Node reads an unset one
+      ...(name === WITHOUT_CA_OURS ? { env: { NODE_EXTRA_CA_CERTS: '' } } : {}),
+    });
     stop = async () => {
       cli.child.kill('SIGTERM');
       await Promise.race([cli.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
@@ -85,6 +112,7 @@ export async function benchStartup(options: { rounds?: number } = {}): Promise<S
     's7supervisor',
     ...(process.getuid?.() === 0 ? (['s7supervisor as PID 1'] as const) : []),
     NODE_FLOOR,
+    ...(process.env.NODE_EXTRA_CA_CERTS ? ([WITHOUT_CA_OURS, WITHOUT_CA_NODE] as const) : []),
     ...installedBaselines(),
   ];
   const samples = new Map<string, number[]>();
@@ -106,7 +134,7 @@ export function formatStartup(figures: StartupFigures[]): string {
     'exec -> first component running (median; each round)',
     ...figures.map(
       (f) =>
-        `${(f.name === NODE_FLOOR ? 'node -e (floor)' : f.name).padEnd(22)} ${f.medianMs.toFixed(1).padStart(8)} ms   ${f.rounds.map((v) => v.toFixed(1)).join(', ')}`,
+        `${(f.name === NODE_FLOOR ? 'node -e (floor)' : f.name).padEnd(36)} ${f.medianMs.toFixed(1).padStart(8)} ms   ${f.rounds.map((v) => v.toFixed(1)).join(', ')}`,
     ),
   ].join('\n');
 }

@@ -12,5 +12,6 @@ napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
 void tune_allocator(void);
 napi_value scan_lines(napi_env env, napi_callback_info cbinfo);
 napi_value json_records(napi_env env, napi_callback_info cbinfo);
+napi_value trim_memory(napi_env env, napi_callback_info cbinfo);
 
 #endif

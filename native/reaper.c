@@ -449,6 +449,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ignoreTerminalStops", NULL, ignore_terminal_stops, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scanLines", NULL, scan_lines, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jsonRecords", NULL, json_records, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"trimMemory", NULL, trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

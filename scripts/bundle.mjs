@@ -1,28 +1,61 @@
-// The command line as installed: dist/src/cli/main.js and the chunks it loads, bundled by esbuild
-// from src/ (run by `npm run build`, after tsc). Node's module loader costs more than the code it
-// loads: a `run` made of ~60 modules of ours and ~50 of its dependencies (pino, prom-client,
-// fast-xml-parser) idled at ~9 MB more resident memory and started ~100 ms later than the same
-// code in a few files (docs/performance.md). Each command stays a chunk of its own, loaded
-// when it is chosen, so `run` never loads what `convert` or `status` need.
+// The command line as installed, bundled by esbuild from src/ (run by `npm run build`, after tsc):
 //
-// tsc's output of every module stays beside it (dist/src/**): the tests import those. Loaded at
+//   dist/src/cli/main.cjs      the bin (src/cli/launch.ts): runs the bundle that holds the command
+//   dist/src/cli/run.cjs       `run`: everything a supervisor runs, and nothing else
+//   dist/src/cli/convert.cjs   `convert` (and yaml, which only it needs)
+//   dist/src/cli/cli.cjs       every other command, help and version
+//   dist/src/cli/main.js       the bin of earlier versions, an ES module that runs main.cjs
+//
+// Node's module loader costs more than the code it loads: a `run` made of ~60 modules of ours and
+// ~50 of its dependencies idled at ~9 MB more resident memory and started ~100 ms later than the
+// same code in a few files, and as ES modules (esbuild's chunks) it still cost 3.7 MB, four threads
+// and ~4 ms more than as one CommonJS file (docs/performance.md). Each bundle is whole: one file,
+// compiled once with V8's code cache (src/cli/code-cache.ts), sharing no module with another
+// bundle. Each is main.ts, with the modules of the commands that another bundle holds left out.
+//
+// tsc's output of every module stays beside them (dist/src/**): the tests import those. Loaded at
 // run time from node_modules, as before: what is loaded only when needed (express, pino-pretty,
-// rotating-file-stream) and node-gyp-build, which finds the addon from its own path.
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+// rotating-file-stream).
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist/src/cli');
+const mainTs = join(root, 'src/cli/main.ts');
 
 // tsc's map of main.js describes the file the bundle replaces
 rmSync(join(outdir, 'main.js.map'), { force: true });
 
+/** command -> the module main.ts loads it from, as main.ts says */
+const commandModules = Object.fromEntries(
+  [
+    ...readFileSync(mainTs, 'utf8').matchAll(
+      /([\w-]+): \{\s*summary:[^\n]*\n\s*load: async \(\) => \(await import\('\.\/([\w-]+)\.js'\)\)/g,
+    ),
+  ].map((m) => [m[1], m[2]]),
+);
+if (!commandModules.run || !commandModules.convert || Object.keys(commandModules).length < 10)
+  throw new Error(
+    `scripts/bundle.mjs: the commands of src/cli/main.ts were not found (${Object.keys(commandModules)})`,
+  );
+
+/** the bundles of commands, and the commands each holds; the last takes the rest, help and version */
+const others = 'cli.cjs';
+const groups = {
+  'run.cjs': ['run'],
+  'convert.cjs': ['convert'],
+  [others]: Object.keys(commandModules).filter((c) => c !== 'run' && c !== 'convert'),
+};
+
 /**
  * Code of the dependencies that `run` never executes, replaced so it is neither loaded nor kept:
  * pino's worker-thread transports (thread-stream and Node's worker_threads: records go to our own
- * sink, never to a transport) and OpenTelemetry, which prom-client reads only for exemplars (off).
+ * sink, never to a transport), sonic-boom's node:assert (made lazy), OpenTelemetry, which prom-client reads only for exemplars (off), and
+ * prom-client's Pushgateway, which would load node:https, TLS and zlib (1.4 MB) at its first
+ * require for a push nobody makes.
  */
 const unused = {
   name: 'unused-dependency-code',
@@ -34,6 +67,16 @@ const unused = {
         ? { path: 'worker_threads', namespace: 'unused' }
         : undefined,
     );
+    build.onResolve({ filter: /^assert$/ }, (args) =>
+      /[\\/]node_modules[\\/]sonic-boom[\\/]/.test(args.importer)
+        ? { path: 'assert', namespace: 'unused' }
+        : undefined,
+    );
+    build.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) =>
+      /[\\/]node_modules[\\/]prom-client[\\/]index\.js$/.test(args.importer)
+        ? { path: 'pushgateway', namespace: 'unused' }
+        : undefined,
+    );
     build.onLoad({ filter: /.*/, namespace: 'unused' }, ({ path }) => ({
       contents: {
         'thread-stream':
@@ -41,47 +84,104 @@ const unused = {
         otel: 'module.exports = { trace: { getSpan: () => undefined }, context: { active: () => undefined } };',
         // pino asks only whether it runs on the main thread: s7supervisor has no other
         worker_threads: 'module.exports = { isMainThread: true };',
+        // sonic-boom asserts only in a function pino calls for its own destinations, never ours:
+        // node:assert (0.3 MB, ~1 ms before the first spawn) is loaded only if it ever does
+        assert: "module.exports = (...args) => require('node:assert')(...args);",
+        pushgateway:
+          "module.exports = class Pushgateway { constructor() { throw new Error('the Pushgateway of prom-client is not part of s7supervisor'); } };",
       }[path],
       loader: 'js',
     }));
   },
 };
 
-const result = await build({
-  plugins: [unused],
-  // written below, each file atomically: a command started meanwhile (a test running beside
-  // `npm start`, which builds) never reads a chunk half written or already removed
-  write: false,
-  entryPoints: [join(root, 'src/cli/main.ts')],
-  outdir,
-  // the chunks live beside main.js: every path the code finds from its own location
-  // (package.json three folders up, the addon's package root) stays right
-  entryNames: '[name]',
-  chunkNames: 'bundle-[hash]',
+/** main.ts's imports of the commands that `kept` does not hold: a module that is never loaded */
+function onlyCommands(kept) {
+  const keptModules = new Set(kept.map((command) => commandModules[command]));
+  const allModules = new Set(Object.values(commandModules));
+  return {
+    name: 'commands-of-this-bundle',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) => {
+        const module = args.path.slice(2, -3);
+        if (args.importer !== mainTs || !allModules.has(module) || keptModules.has(module)) return undefined;
+        return { path: module, namespace: 'other-bundle' };
+      });
+      // main.cjs never runs this bundle for these commands: reaching one is a bug of the build
+      build.onLoad({ filter: /.*/, namespace: 'other-bundle' }, ({ path }) => ({
+        contents: `throw new Error(${JSON.stringify(`src/cli/${path}.ts is in another bundle (scripts/bundle.mjs)`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  write: false,
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  external: ['express', 'pino-pretty', 'rotating-file-stream', 'node-gyp-build'],
-  // the CommonJS dependencies call require() for Node's own modules
+  external: ['express', 'pino-pretty', 'rotating-file-stream'],
+  // what the code finds from its own location (package.json three folders up, the addon's package
+  // root) stays right: every bundle lives in dist/src/cli, as the module it was built from
+  define: { 'import.meta.url': '__s7supervisorUrl' },
+  // strict, as the ES modules it was built from: the directive must come first, before the banner
   banner: {
-    js: "import { createRequire as __s7CreateRequire } from 'node:module';\nconst require = __s7CreateRequire(import.meta.url);",
+    js: "'use strict';\nvar __s7supervisorUrl = require('node:url').pathToFileURL(__filename).href;",
   },
   // names kept: an internal error prints a stack for a maintainer
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
-});
+};
 
-const written = new Set();
-for (const file of result.outputFiles) {
-  writeFileSync(`${file.path}.tmp`, file.contents);
-  renameSync(`${file.path}.tmp`, file.path);
-  written.add(basename(file.path));
+/** file name -> contents, written below */
+const outputs = new Map();
+const builds = {};
+for (const [file, kept] of Object.entries(groups)) {
+  const result = await build({ ...common, plugins: [unused, onlyCommands(kept)], entryPoints: [mainTs] });
+  // Run by main.cjs, never as a script: no #! line, and wrapped here in Node's module wrapper, so
+  // that the file is the exact source V8 compiles (no copy of ~400 kB made at each start to wrap it)
+  const text = `(function (exports, require, module, __filename, __dirname) {${result.outputFiles[0].text.replace(/^#![^\n]*\n/, '')}\n})`;
+  if (/[^\w$.]import\(/.test(text))
+    throw new Error(`scripts/bundle.mjs: ${file} has an import(), which a vm.Script cannot run`);
+  outputs.set(file, text);
+  builds[file] = createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
-// chunks of an earlier build that this one no longer has must not pile up in the package
+
+const launcher = await build({
+  ...common,
+  entryPoints: [join(root, 'src/cli/launch.ts')],
+  define: {
+    ...common.define,
+    S7SUPERVISOR_BUNDLES: JSON.stringify({
+      commands: Object.fromEntries(
+        Object.entries(groups).flatMap(([file, commands]) => commands.map((command) => [command, file])),
+      ),
+      others,
+      builds,
+    }),
+  },
+});
+outputs.set('main.cjs', launcher.outputFiles[0].text);
+outputs.set(
+  'main.js',
+  "#!/usr/bin/env node\n// The bin of earlier versions: main.cjs is the command now (scripts/bundle.mjs says why).\nimport './main.cjs';\n",
+);
+
+// each file atomically: a command started meanwhile (a test running beside `npm start`, which
+// builds) never reads a bundle half written
+for (const [file, text] of outputs) {
+  const path = join(outdir, file);
+  writeFileSync(`${path}.tmp`, text, { mode: file.startsWith('main.') ? 0o755 : 0o644 });
+  renameSync(`${path}.tmp`, path);
+}
+// what an earlier build left: its chunks (before the bundles were CommonJS), and the code caches
+// of bundles that were just rewritten (made for other code: they would only be read and refused)
 for (const file of readdirSync(outdir))
-  if (file.startsWith('bundle-') && file.endsWith('.js') && !written.has(file)) rmSync(join(outdir, file));
+  if ((file.startsWith('bundle-') && file.endsWith('.js')) || file.endsWith('.cjs.cache'))
+    rmSync(join(outdir, file));

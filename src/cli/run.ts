@@ -39,6 +39,7 @@ import {
 } from '../supervisor/exit-codes.js';
 import { startStatsLog } from '../supervisor/stats-log.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { startupDone } from './code-cache.js';
 import { parseControlToken } from './control-token.js';
 import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
@@ -192,17 +193,34 @@ export async function runCommand(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const stats = startStatsLog(supervisor, logger, registry.config.tracestatsinterval, snapshots.resources);
+  // One turn of the event loop before anything starts. Everything since the first line ran without
+  // one (the bundle is read and compiled synchronously), and Node hands a signal to its handlers
+  // only on a turn of the loop: a SIGTERM that came while loading is held now, and acted on before
+  // the first spawn, not after it (reference.md: nothing started).
+  await new Promise((resolve) => setImmediate(resolve));
   // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
-  setImmediate(() => {
-    if (live.servers.length === 0) early.stop();
-    live.load();
-  });
+  let stopTrimming: (() => void) | undefined;
+  // Two turns of the loop from now: the start below has spawned the first priority group, and the
+  // records of its start have been written (the log writes on the next turn, and loading the app
+  // is synchronous, ~10 ms, so it comes after them).
+  setImmediate(() =>
+    setImmediate(() => {
+      // a code cache still to be written gets what ran until now: the start-up, not the app
+      startupDone();
+      if (live.servers.length === 0) early.stop();
+      live.load();
+      void import('../process/memory-trim.js').then(({ trimAfterFullCollections }) => {
+        stopTrimming = trimAfterFullCollections();
+      });
+    }),
+  );
 
   const code = tini
     ? await superviseOneCommand(supervisor, logger, terminal)
     : await superviseRegistry(supervisor, logger);
 
   stats.stop();
+  stopTrimming?.();
   reaper.stop();
   watchdog?.close();
   feeds.sse.closeAll();

@@ -7,14 +7,23 @@
 //
 // prom-client's eventLoopLag metrics (nodejs_eventloop_lag_*_seconds: names, help, types) are kept
 // as they are; only the histogram they read from is this one (see withLoopDelayHistogram).
-import perfHooks, { createHistogram, type IntervalHistogram } from 'node:perf_hooks';
+import { createRequire } from 'node:module';
+import type { IntervalHistogram, RecordableHistogram } from 'node:perf_hooks';
 
-const histogram = createHistogram();
+// node:perf_hooks is loaded with the first sample or the metrics, not with this module: `run`
+// imports it before its first spawn, which needs neither
+const loadPerfHooks = () =>
+  createRequire(import.meta.url)('node:perf_hooks') as typeof import('node:perf_hooks');
+let made: RecordableHistogram | undefined;
+const samples = () => {
+  made ??= loadPerfHooks().createHistogram();
+  return made;
+};
 
 /** one sample of event-loop delay, in milliseconds (how late something ran) */
 export function recordLoopDelay(ms: number): void {
   // the histogram counts whole nanoseconds from 1 up
-  histogram.record(Math.max(1, Math.round(ms * 1e6)));
+  samples().record(Math.max(1, Math.round(ms * 1e6)));
 }
 
 /** a timer (setTimeout) that records how late it fired as a sample of event-loop delay */
@@ -46,19 +55,19 @@ const promClientView: LoopDelayView = {
   enable: () => true,
   disable: () => true,
   get min() {
-    return histogram.count === 0 ? 0 : histogram.min;
+    return samples().count === 0 ? 0 : samples().min;
   },
   get max() {
-    return histogram.max;
+    return samples().max;
   },
   get mean() {
-    return histogram.count === 0 ? 0 : histogram.mean;
+    return samples().count === 0 ? 0 : samples().mean;
   },
   get stddev() {
-    return histogram.count === 0 ? 0 : histogram.stddev;
+    return samples().count === 0 ? 0 : samples().stddev;
   },
-  percentile: (p: number) => histogram.percentile(p),
-  reset: () => histogram.reset(),
+  percentile: (p: number) => samples().percentile(p),
+  reset: () => samples().reset(),
 };
 
 /** what prom-client reads of the histogram monitorEventLoopDelay() returns */
@@ -74,7 +83,7 @@ type LoopDelayView = Pick<
  */
 export function withLoopDelayHistogram<T>(register: () => T): T {
   // seen through the part prom-client uses, the module's function may be replaced by ours
-  const hooks: { monitorEventLoopDelay: () => LoopDelayView } = perfHooks;
+  const hooks: { monitorEventLoopDelay: () => LoopDelayView } = loadPerfHooks();
   const original = hooks.monitorEventLoopDelay;
   hooks.monitorEventLoopDelay = () => promClientView;
   try {

@@ -5,6 +5,9 @@
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+// bundled into the command (scripts/bundle.mjs): it finds the binary from the folder it is given,
+// not from its own location
+import nodeGypBuild from 'node-gyp-build';
 
 /** one orphan that was reaped */
 export interface ReapedOrphan {
@@ -88,6 +91,11 @@ export interface NativeAddon {
     head: Buffer,
     tail: Buffer,
   ): Buffer | null;
+  /**
+   * malloc_trim(0): gives the free pages of malloc's heap back to the system (native/memory.c);
+   * true when some were. Always false on musl, which has no malloc_trim.
+   */
+  trimMemory(): boolean;
 }
 
 type PassedThrough = Pick<
@@ -107,6 +115,7 @@ interface RawAddon extends PassedThrough {
   reapOrphans(owned: Int32Array): { reaped: Int32Array; method: ReapResult['method']; complete: boolean };
   forceStatScan(on: boolean): void;
   makePipe(): [number, number];
+  trimMemory(): boolean;
 }
 
 /** The addon is missing or does not load: said in one line, how to fix it included. */
@@ -118,11 +127,6 @@ export class NativeAddonError extends Error {
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const requireCjs = createRequire(import.meta.url);
 
-/** node-gyp-build's resolver: the path of the binary it would load, or an Error saying what it sought */
-interface NodeGypBuild {
-  path(dir: string): string;
-}
-
 let loaded: NativeAddon | undefined;
 
 const firstLine = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0];
@@ -131,7 +135,7 @@ export function loadNative(): NativeAddon {
   if (loaded) return loaded;
   let path: string;
   try {
-    path = (requireCjs('node-gyp-build') as NodeGypBuild).path(packageRoot);
+    path = nodeGypBuild.path(packageRoot);
   } catch (error) {
     throw new NativeAddonError(
       `the native addon is not built and no prebuilt one matches this machine (${firstLine(error)}): ` +
@@ -166,6 +170,7 @@ function wrap(raw: RawAddon): NativeAddon {
     ignoreTerminalStops: () => raw.ignoreTerminalStops(),
     scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
     jsonRecords: (bytes, start, ends, n, head, tail) => raw.jsonRecords(bytes, start, ends, n, head, tail),
+    trimMemory: () => raw.trimMemory(),
     reapOrphans(owned) {
       const result = raw.reapOrphans(Int32Array.from(owned));
       const reaped: ReapedOrphan[] = [];

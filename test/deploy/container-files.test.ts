@@ -90,7 +90,7 @@ test('Dockerfile: the runtime stage holds a ready /opt/s7supervisor, s7superviso
     .join('\n');
   assert.match(build, /build-prebuilds\.sh host/);
   assert.match(build, /npm pack/);
-  assert.match(build, /ln -s \.\.\/dist\/src\/cli\/main\.js bin\/s7supervisor/);
+  assert.match(build, /ln -s \.\.\/dist\/src\/cli\/main\.cjs bin\/s7supervisor/);
 });
 
 test('docker-compose.yml: the supervisor with health check, ports and a long enough stop grace period', () => {
@@ -161,7 +161,7 @@ test('docs/packaging.md: its recipe is what examples/nginx/Dockerfile runs (the 
 
 test('examples/nginx: its registry passes s7supervisor check', () => {
   const run = runTool(process.execPath, [
-    repoFile('dist/src/cli/main.js'),
+    repoFile('dist/src/cli/main.cjs'),
     'check',
     '--registry',
     repoFile('examples/nginx/conf/SupervisorRegistry.xml'),

@@ -28,7 +28,7 @@ export interface RunningCli {
 const started = new Set<RunningCli>();
 
 /**
- * Starts `node dist/src/cli/main.js ARGS` in its own process group.
+ * Starts `node dist/src/cli/main.cjs ARGS` in its own process group.
  * `prefix` runs it under another program (e.g. ['unshare', '--pid', '--fork', '--mount-proc']).
  */
 export function runCli(

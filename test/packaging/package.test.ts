@@ -160,7 +160,9 @@ describe('the npm package', () => {
       'package.json',
       'README.md',
       'binding.gyp',
+      'dist/src/cli/main.cjs',
       'dist/src/cli/main.js',
+      'dist/src/cli/run.cjs',
       'dist/src/process/native.js',
       'prebuilds/manifest.json',
       ...TARGETS.map(prebuildOf),
@@ -175,11 +177,16 @@ describe('the npm package', () => {
     for (const file of readdirSync(join(repoRoot, 'native')))
       assert.ok(entries.includes(`native/${file}`), `native/${file} is in the package`);
     const unwanted = entries.filter((e) =>
-      /^(test|src|bench|build|node_modules|examples|deploy|scripts|dist\/test|dist\/bench)\/|\.map$|\.ts$/.test(
+      /^(test|src|bench|build|node_modules|examples|deploy|scripts|dist\/test|dist\/bench)\/|\.map$|\.ts$|\.cache$/.test(
         e,
       ),
     );
-    assert.deepEqual(unwanted, [], 'no tests, TypeScript sources, source maps, builds or dev files');
+    // code caches (src/cli/code-cache.ts) are made where the package runs, by its Node
+    assert.deepEqual(
+      unwanted,
+      [],
+      'no tests, TypeScript sources, source maps, code caches, builds or dev files',
+    );
     assert.ok(
       entries.every((e) =>
         /^(package\.json|README\.md|binding\.gyp|(dist\/src|prebuilds|native)\/.+)$/.test(e),
@@ -260,7 +267,7 @@ describe('the npm package', () => {
       assert.equal(picked, join(root, prebuildOf(target)), `linux-${target.arch} ${target.libc}`);
     }
     // the prebuilds need no install script at all: only the source-build fallback does
-    const bin = join(root, 'dist/src/cli/main.js');
+    const bin = join(root, 'dist/src/cli/main.cjs');
     const outcome = await run(bin, ['run', '--port', '0', '--', 'sh', '-c', 'exit 3'], { timeout: MINUTE });
     assert.equal(outcome.code, 3, `${outcome.stdout}${outcome.stderr}`);
 
@@ -298,7 +305,7 @@ describe('the npm package', () => {
       'build/Release holds the addon',
     );
     assert.equal(await resolvedAddon(root), join(root, 'build/Release/s7supervisor_native.node'));
-    const bin = join(root, 'dist/src/cli/main.js');
+    const bin = join(root, 'dist/src/cli/main.cjs');
     const outcome = await run(bin, ['run', '--port', '0', '--', 'sh', '-c', 'exit 3'], { timeout: MINUTE });
     assert.equal(outcome.code, 3, `${outcome.stdout}${outcome.stderr}`);
   });
@@ -355,7 +362,7 @@ describe('the npm package', () => {
     );
     assert.equal(picked.stdout, join(installed, prebuildOf({ arch: 'arm64', libc: 'glibc' })), picked.stderr);
     const outcome = await qemuArm64(node, [
-      join(installed, 'dist/src/cli/main.js'),
+      join(installed, 'dist/src/cli/main.cjs'),
       'run',
       '--port',
       '0',
