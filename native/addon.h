@@ -4,10 +4,15 @@
 #include <node_api.h>
 
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
-napi_value spawn_in_foreground(napi_env env, napi_callback_info cbinfo);
+napi_value spawn_process(napi_env env, napi_callback_info cbinfo);
 napi_value foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value process_group(napi_env env, napi_callback_info cbinfo);
 napi_value set_foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
+
+/** the errno's name ("ENOENT"), which JavaScript gets as the Error's `code`; EIO for the rare rest */
+const char *errno_name(int err);
+/** throws an Error whose code is errno_name(err) and whose message is "WHAT: strerror(err)" */
+void throw_errno(napi_env env, const char *what, int err);
 
 #endif
