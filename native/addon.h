@@ -9,6 +9,8 @@ napi_value foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value process_group(napi_env env, napi_callback_info cbinfo);
 napi_value set_foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
+napi_value send_signal(napi_env env, napi_callback_info cbinfo);
+napi_value set_batch_policy(napi_env env, napi_callback_info cbinfo);
 
 /** the errno's name ("ENOENT"), which JavaScript gets as the Error's `code`; EIO for the rare rest */
 const char *errno_name(int err);

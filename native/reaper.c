@@ -1,6 +1,7 @@
 // s7supervisor's native addon: what Node cannot do from JavaScript. Become a child subreaper,
 // make real pipes for child output (pipes.c), start children without forking Node, also tini
-// mode's child on the terminal (spawn.c, terminal.c), and reap orphans without ever touching a
+// mode's child on the terminal (spawn.c, terminal.c), signal process groups without an exception
+// for one that is gone (signal.c), and reap orphans without ever touching a
 // child that libuv waits for (libuv calls waitpid(pid) per child it spawned; a waitpid(-1) here
 // would steal those exits). Mechanism only: when to reap, what to log and count is decided in
 // TypeScript (src/process/reaper.ts).
@@ -447,6 +448,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"processGroup", NULL, process_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setForegroundGroup", NULL, set_foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ignoreTerminalStops", NULL, ignore_terminal_stops, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendSignal", NULL, send_signal, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setBatchPolicy", NULL, set_batch_policy, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

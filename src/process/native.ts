@@ -83,11 +83,20 @@ export interface NativeAddon {
   setForegroundGroup(fd: number, pgid: number): void;
   /** SIGTTIN and SIGTTOU to SIG_IGN (tini does the same): we never stop for the terminal */
   ignoreTerminalStops(): void;
+  /** kill(pid, signal): 0, or the errno (ESRCH: gone), never thrown */
+  sendSignal(pid: number, signal: number): number;
+  /** process `pid` to SCHED_BATCH (it does not preempt when it wakes); false when refused */
+  setBatchPolicy(pid: number): boolean;
 }
 
 type TerminalAddon = Pick<
   NativeAddon,
-  'foregroundGroup' | 'processGroup' | 'setForegroundGroup' | 'ignoreTerminalStops'
+  | 'foregroundGroup'
+  | 'processGroup'
+  | 'setForegroundGroup'
+  | 'ignoreTerminalStops'
+  | 'sendSignal'
+  | 'setBatchPolicy'
 >;
 
 interface RawAddon extends TerminalAddon {
@@ -166,6 +175,8 @@ function wrap(raw: RawAddon): NativeAddon {
     processGroup: () => raw.processGroup(),
     setForegroundGroup: (fd, pgid) => raw.setForegroundGroup(fd, pgid),
     ignoreTerminalStops: () => raw.ignoreTerminalStops(),
+    sendSignal: (pid, signal) => raw.sendSignal(pid, signal),
+    setBatchPolicy: (pid) => raw.setBatchPolicy(pid),
     reapOrphans(owned) {
       const result = raw.reapOrphans(Int32Array.from(owned));
       const reaped: ReapedOrphan[] = [];

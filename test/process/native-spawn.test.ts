@@ -161,6 +161,9 @@ describe('a child started by the addon', () => {
     assert.equal(statusField(child.pid, 'SigBlk'), '0000000000000000');
     assert.equal(statusField(child.pid, 'SigIgn'), '0000000000000000');
     assert.equal(statusField(child.pid, 'SigCgt'), '0000000000000000');
+    // SCHED_OTHER (0), not the SCHED_BATCH we borrow while it starts (policy: field 41 of stat)
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    assert.equal(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38], '0', 'the usual scheduling policy');
     process.kill(child.pid, 'SIGKILL');
     assert.deepEqual(await child.exited, { code: null, signal: 'SIGKILL' });
     for (const pipe of child.pipes.values()) pipe.destroy();
