@@ -15,7 +15,7 @@
 //   resource shortages, to be retried with backoff. Nothing here throws past its caller or leaves
 //   an 'error' event unhandled: for a PID 1 that would be the end of the container.
 //
-// It uses node:child_process directly. execa 9 crashes the calling process when spawn fails
+// Otherwise it uses node:child_process directly. execa 9 crashes the calling process when spawn fails
 // with EMFILE or ENFILE (it iterates `subprocess.stdio`, which Node leaves undefined then, and the
 // child's 'error' event goes unhandled), and every feature it adds (buffering, encodings,
 // piping, cleanup on exit) is one a supervisor must turn off.
@@ -68,7 +68,7 @@ export interface Spawned {
   pid: number;
   /** the read end of each 'pipe' slot, by the child's descriptor number */
   pipes: ReadonlyMap<number, Readable>;
-  /** settles once the process exited and libuv reaped it; never rejects */
+  /** settles once the process exited and was reaped (by libuv, or by the reaper); never rejects */
   exited: Promise<ExitStatus>;
 }
 
