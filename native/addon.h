@@ -12,9 +12,8 @@ napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
 napi_value send_signal(napi_env env, napi_callback_info cbinfo);
 napi_value set_batch_policy(napi_env env, napi_callback_info cbinfo);
 
-/** the errno's name ("ENOENT"), which JavaScript gets as the Error's `code`; EIO for the rare rest */
-const char *errno_name(int err);
-/** throws an Error whose code is errno_name(err) and whose message is "WHAT: strerror(err)" */
+/** throws an Error whose code is the errno's name (ENOENT, EMFILE...; EIO for the rare rest, as
+ *  JavaScript gets it) and whose message is "WHAT: strerror(err)" */
 void throw_errno(napi_env env, const char *what, int err);
 
 #endif

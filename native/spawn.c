@@ -8,7 +8,7 @@
 // prebuilds load on 2.17), and it cannot set the terminal's foreground group. So the child's steps
 // are those of libuv 1.46's uv__process_child_init (Node 20), in its order, and of tini's spawn() for
 // a child that keeps our terminal (design.md §5 rev. 2):
-//   every signal disposition to SIG_DFL; setsid() (or setpgid(0, 0), and tcsetpgrp() for the
+//   signal dispositions 1-31 to SIG_DFL; setsid() (or setpgid(0, 0), and tcsetpgrp() for the
 //   terminal); stdio put in place (a source below its target moved out of the way first, as libuv
 //   does; 0-2 /dev/null when ignored, blocking when inherited); chdir; setgroups(0), setgid,
 //   setuid; an empty signal mask; execve with a PATH search in the child's own environment.
@@ -59,7 +59,8 @@ static int fcntl_raw(int fd, int cmd, long arg) {
   return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
-const char *errno_name(int err) {
+// the errno's name, the `code` of the Error JavaScript gets; EIO for the rare rest
+static const char *errno_name(int err) {
   switch (err) {
     case ENOENT: return "ENOENT";
     case EACCES: return "EACCES";

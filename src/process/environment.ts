@@ -5,7 +5,7 @@
 const WITHHELD_VARIABLES = ['S7SUPERVISOR_CONTROL_TOKEN'];
 
 /**
- * Ours, less the withheld variables, copied once: each read of process.env goes through Node's
+ * Ours, copied once: each read of process.env goes through Node's
  * C++ accessors, and copying it whole cost ~0.1 ms per start, on the way of every restart. Only
  * the process itself can change its environment, and nothing in the supervisor does, so the copy
  * never goes stale.

@@ -4,10 +4,11 @@
 //
 // Running as a user also means that user's supplementary groups and its HOME, USER and LOGNAME
 // (design.md §3 rev. 2). The spawn cannot give a child supplementary groups: when it switches
-// uid/gid, it calls setgroups(0) (libuv's, and the addon's that does the same) and the child has none. So the switch is left to util-linux's setpriv
-// (Essential in Debian, so in every Debian and Debian-slim image): `setpriv --reuid=U --regid=G
-// --init-groups -- CMD ARGS` switches and execs, the pid stays the component's. Where setpriv is
-// missing, the spawn's uid/gid switch is the fallback, without supplementary groups, and says so.
+// uid/gid, it calls setgroups(0) (libuv does, and the addon as libuv) and the child has none. So
+// the switch is left to util-linux's setpriv (Essential in Debian, so in every Debian and
+// Debian-slim image): `setpriv --reuid=U --regid=G --init-groups -- CMD ARGS` switches and
+// execs, the pid stays the component's. Where setpriv is missing, the spawn's uid/gid switch is
+// the fallback, without supplementary groups, and says so.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
