@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { type Reaper, startReaper } from '../../src/process/reaper.js';
 import { nodeOwnedPids, SpawnError, type SpawnSpec, spawnProcess } from '../../src/process/spawn.js';
-import { makeTempDir } from '../helpers/paths.js';
+import { makeTempDir, repoRoot } from '../helpers/paths.js';
 import { killGroup } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -273,6 +273,31 @@ describe('a child started by the addon', () => {
       message: `${fdsBefore} descriptors again (${ownFds()})\n${report}`,
     });
     assert.deepEqual(zombieChildren(), []);
+  });
+
+  test('where a seccomp policy refuses vfork (EPERM), the addon forks instead: the same start and errors', {
+    skip: process.arch !== 'x64' && 'vfork is a system call of its own on x86-64 only',
+  }, () => {
+    const noVfork = join(makeTempDir('s7sup-no-vfork-'), 'no-vfork');
+    execFileSync('cc', ['-O2', '-Wall', '-o', noVfork, join(repoRoot, 'test/fixtures/no-vfork.c')]);
+    const script = `
+      import { startReaper } from ${JSON.stringify(join(repoRoot, 'dist/src/process/reaper.js'))};
+      import { nodeOwnedPids, spawnProcess } from ${JSON.stringify(join(repoRoot, 'dist/src/process/spawn.js'))};
+      const reaper = startReaper();
+      const spec = { args: ['-c', 'exit 5'], env: process.env, stdio: ['ignore', 'ignore', 'ignore'], newGroup: true };
+      const child = await spawnProcess({ file: '/bin/sh', ...spec });
+      const status = await child.exited;
+      const failed = await spawnProcess({ file: '/nonexistent/s7', ...spec }).catch((e) => [e.code, e.fatal]);
+      reaper.stop();
+      console.log(JSON.stringify({ byTheAddon: !nodeOwnedPids().has(child.pid), status, failed }));`;
+    const out = execFileSync(noVfork, [process.execPath, '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.deepEqual(JSON.parse(out), {
+      byTheAddon: true,
+      status: { code: 5, signal: null },
+      failed: ['ENOENT', true],
+    });
   });
 
   test('without the reaper, node:child_process starts it and libuv collects its exit', async () => {
