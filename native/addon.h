@@ -4,7 +4,7 @@
 #include <node_api.h>
 
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
-napi_value spawn_in_foreground(napi_env env, napi_callback_info cbinfo);
+napi_value spawn_process(napi_env env, napi_callback_info cbinfo);
 napi_value foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value process_group(napi_env env, napi_callback_info cbinfo);
 napi_value set_foreground_group(napi_env env, napi_callback_info cbinfo);
@@ -13,5 +13,11 @@ void tune_allocator(void);
 napi_value scan_lines(napi_env env, napi_callback_info cbinfo);
 napi_value json_records(napi_env env, napi_callback_info cbinfo);
 napi_value trim_memory(napi_env env, napi_callback_info cbinfo);
+napi_value send_signal(napi_env env, napi_callback_info cbinfo);
+napi_value set_batch_policy(napi_env env, napi_callback_info cbinfo);
+
+/** throws an Error whose code is the errno's name (ENOENT, EMFILE...; EIO for the rare rest, as
+ *  JavaScript gets it) and whose message is "WHAT: strerror(err)" */
+void throw_errno(napi_env env, const char *what, int err);
 
 #endif

@@ -8,32 +8,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "addon.h"
-
-static const char *errno_code(int err) {
-  switch (err) {
-    case EMFILE: return "EMFILE";
-    case ENFILE: return "ENFILE";
-    case ENOMEM: return "ENOMEM";
-    case EINVAL: return "EINVAL";
-    case EFAULT: return "EFAULT";
-    default: return "EIO";
-  }
-}
 
 // makePipe() -> [readFd, writeFd]; throws an Error whose code is the errno name (EMFILE...).
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo) {
   (void)cbinfo;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
-    int err = errno;
-    char message[128];
-    snprintf(message, sizeof message, "pipe2: %s", strerror(err));
-    napi_throw_error(env, errno_code(err), message);
+    throw_errno(env, "pipe2", errno);
     return NULL;
   }
   napi_value result, read_end, write_end;

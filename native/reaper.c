@@ -1,8 +1,10 @@
 // s7supervisor's native addon: what Node cannot do from JavaScript. Become a child subreaper,
-// make real pipes for child output (pipes.c), start tini mode's child on the terminal
-// (terminal.c), and reap orphans without ever touching a child that libuv waits for (libuv calls waitpid(pid) per child it spawned; a waitpid(-1) here would
-// steal those exits). Mechanism only:
-// when to reap, what to log and count is decided in TypeScript (src/process/reaper.ts).
+// make real pipes for child output (pipes.c), start children without forking Node, also tini
+// mode's child on the terminal (spawn.c, terminal.c), signal process groups without an exception
+// for one that is gone (signal.c), and reap orphans without ever touching a
+// child that libuv waits for (libuv calls waitpid(pid) per child it spawned; a waitpid(-1) here
+// would steal those exits). Mechanism only: when to reap, what to log and count is decided in
+// TypeScript (src/process/reaper.ts).
 #define _GNU_SOURCE
 #include <node_api.h>
 
@@ -442,7 +444,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"reapOrphans", NULL, reap_orphans, NULL, NULL, NULL, napi_enumerable, NULL},
       {"forceStatScan", NULL, force_stat_scan, NULL, NULL, NULL, napi_enumerable, NULL},
       {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"spawnInForeground", NULL, spawn_in_foreground, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"spawn", NULL, spawn_process, NULL, NULL, NULL, napi_enumerable, NULL},
       {"foregroundGroup", NULL, foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"processGroup", NULL, process_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setForegroundGroup", NULL, set_foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -450,6 +452,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"scanLines", NULL, scan_lines, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jsonRecords", NULL, json_records, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trimMemory", NULL, trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendSignal", NULL, send_signal, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setBatchPolicy", NULL, set_batch_policy, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

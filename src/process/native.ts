@@ -33,6 +33,26 @@ export interface ReapResult {
   complete: boolean;
 }
 
+export interface NativeSpawnRequest {
+  file: string;
+  /** argv[0] included */
+  argv: readonly string[];
+  /** NAME=value */
+  envp: readonly string[];
+  cwd?: string;
+  /** `stdio[i]` becomes the child's fd i; -1: none (/dev/null for 0-2, closed above) */
+  stdio: readonly number[];
+  /**
+   * 'inherited': ours; 'new-session': a session of its own (setsid), as a component;
+   * 'new-group': a process group of its own in our session; 'foreground': that, and the
+   * foreground group of the terminal on its stdin (tini mode on a terminal)
+   */
+  group: 'inherited' | 'new-session' | 'new-group' | 'foreground';
+  /** switch to these ids (with no supplementary groups) before executing */
+  uid?: number;
+  gid?: number;
+}
+
 export interface NativeAddon {
   /** prctl(PR_SET_CHILD_SUBREAPER, 1); false when the kernel refused */
   setChildSubreaper(): boolean;
@@ -51,20 +71,13 @@ export interface NativeAddon {
    */
   makePipe(): [number, number];
   /**
-   * Forks and executes `file` (searched in the PATH of `envp` when it has no slash) as the leader
-   * of a new process group in this session, and with `takeTerminal` makes that group the
-   * foreground group of the terminal on its stdin (native/terminal.c). `stdio[i]` becomes the
-   * child's fd i (-1: /dev/null). Returns once it executed; throws an Error whose `code` is the
-   * errno name (ENOENT, EACCES...) otherwise. Its exit is collected by the reaper, not libuv.
+   * Starts `file` (searched in the PATH of `envp` when it has no slash) without forking Node:
+   * vfork, then in the child the steps of libuv's (native/spawn.c). Returns its pid once it
+   * executed; throws an Error whose `code` is the errno name (ENOENT, EACCES, EMFILE...) and whose
+   * message is child_process's ("spawn FILE ENOENT") otherwise. Its exit is collected by the
+   * reaper, not libuv.
    */
-  spawnInForeground(
-    file: string,
-    argv: readonly string[],
-    envp: readonly string[],
-    cwd: string | null,
-    stdio: readonly number[],
-    takeTerminal: boolean,
-  ): number;
+  spawn(request: NativeSpawnRequest): number;
   /** tcgetpgrp(fd): the foreground process group of our controlling terminal on fd, or -1 */
   foregroundGroup(fd: number): number;
   /** getpgrp() */
@@ -96,20 +109,35 @@ export interface NativeAddon {
    * true when some were. Always false on musl, which has no malloc_trim.
    */
   trimMemory(): boolean;
+  /** kill(pid, signal): 0, or the errno (ESRCH: gone), never thrown */
+  sendSignal(pid: number, signal: number): number;
+  /** process `pid` to SCHED_BATCH (it does not preempt when it wakes); false when refused */
+  setBatchPolicy(pid: number): boolean;
 }
 
 type PassedThrough = Pick<
   NativeAddon,
-  | 'spawnInForeground'
   | 'foregroundGroup'
   | 'processGroup'
   | 'setForegroundGroup'
   | 'ignoreTerminalStops'
   | 'scanLines'
   | 'jsonRecords'
+  | 'sendSignal'
+  | 'setBatchPolicy'
 >;
 
 interface RawAddon extends PassedThrough {
+  spawn(
+    file: string,
+    argv: readonly string[],
+    envp: readonly string[],
+    cwd: string | null,
+    stdio: readonly number[],
+    group: number,
+    uid: number,
+    gid: number,
+  ): number;
   setChildSubreaper(): boolean;
   isChildSubreaper(): boolean;
   reapOrphans(owned: Int32Array): { reaped: Int32Array; method: ReapResult['method']; complete: boolean };
@@ -156,14 +184,17 @@ export function loadNative(): NativeAddon {
   return loaded;
 }
 
+/** native/spawn.c's numbers for NativeSpawnRequest.group */
+const GROUPS = { inherited: 0, 'new-session': 1, 'new-group': 2, foreground: 3 } as const;
+
 function wrap(raw: RawAddon): NativeAddon {
   return {
     setChildSubreaper: () => raw.setChildSubreaper(),
     isChildSubreaper: () => raw.isChildSubreaper(),
     forceStatScan: (on) => raw.forceStatScan(on),
     makePipe: () => raw.makePipe(),
-    spawnInForeground: (file, argv, envp, cwd, stdio, takeTerminal) =>
-      raw.spawnInForeground(file, argv, envp, cwd, stdio, takeTerminal),
+    spawn: (r) =>
+      raw.spawn(r.file, r.argv, r.envp, r.cwd ?? null, r.stdio, GROUPS[r.group], r.uid ?? -1, r.gid ?? -1),
     foregroundGroup: (fd) => raw.foregroundGroup(fd),
     processGroup: () => raw.processGroup(),
     setForegroundGroup: (fd, pgid) => raw.setForegroundGroup(fd, pgid),
@@ -171,6 +202,8 @@ function wrap(raw: RawAddon): NativeAddon {
     scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
     jsonRecords: (bytes, start, ends, n, head, tail) => raw.jsonRecords(bytes, start, ends, n, head, tail),
     trimMemory: () => raw.trimMemory(),
+    sendSignal: (pid, signal) => raw.sendSignal(pid, signal),
+    setBatchPolicy: (pid) => raw.setBatchPolicy(pid),
     reapOrphans(owned) {
       const result = raw.reapOrphans(Int32Array.from(owned));
       const reaped: ReapedOrphan[] = [];

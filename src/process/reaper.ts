@@ -3,7 +3,7 @@
 // for the children Node spawned, each by pid; we reap the others, never one of Node's
 // (nodeOwnedPids(), kept by spawnProcess), so every 'exit' event Node owes still fires.
 import { loadNative, type NativeAddon, type ReapedOrphan } from './native.js';
-import { claimForegroundExit, collectForegroundExits, nodeOwnedPids } from './spawn.js';
+import { claimNativeExit, collectNativeExits, nodeOwnedPids } from './spawn.js';
 
 /** the part of a pino logger the reaper uses */
 export interface ReaperLogger {
@@ -65,8 +65,8 @@ export function startReaper(options: ReaperOptions = {}): Reaper {
       }
       return 0;
     }
-    // a child started on the terminal (spawnOnTerminal) is ours, not an orphan: its exit goes to it
-    const orphans = result.reaped.filter((o) => !claimForegroundExit(o.pid, o.exitCode, o.signal));
+    // a child the addon started (spawn.ts) is ours, not an orphan: its exit goes to it
+    const orphans = result.reaped.filter((o) => !claimNativeExit(o.pid, o.exitCode, o.signal));
     const count = orphans.length;
     if (count > 0) {
       total += count;
@@ -111,14 +111,14 @@ export function startReaper(options: ReaperOptions = {}): Reaper {
     }
   };
   process.on('SIGCHLD', onSigchld);
-  if (!options.native) collectForegroundExits(true);
+  if (!options.native) collectNativeExits(true);
   // Orphans that came before we listened.
   sweep();
 
   return {
     stop() {
       stopped = true;
-      if (!options.native) collectForegroundExits(false);
+      if (!options.native) collectNativeExits(false);
       process.off('SIGCHLD', onSigchld);
       clearTimeout(followUp);
       followUp = undefined;

@@ -6,12 +6,16 @@
 // - Output goes through real pipes (pipe2, from the addon), not the socket pairs Node makes for
 //   'pipe': a child can then open /dev/stdout, /dev/stderr or /proc/self/fd/1 (nginx's
 //   `access_log /dev/stdout`), which fails with ENXIO on a socket.
+// - With the reaper running, the addon starts the child (native/spawn.c: vfork, not a fork of the
+//   whole Node process, which costs 1-2 ms per start at our size), and the reaper hands its exit
+//   back here (claimNativeExit). Without the reaper (before it starts, after it stopped, a test host
+//   without one) nobody would collect such a child, so node:child_process starts it as before.
 // - Every failure to start is classified (design.md §3 rev. 2): ENOENT, EACCES, ENOEXEC, EPERM
 //   can never succeed by trying again (fatal); EAGAIN, EMFILE, ENFILE, ENOMEM and the rest are
 //   resource shortages, to be retried with backoff. Nothing here throws past its caller or leaves
 //   an 'error' event unhandled: for a PID 1 that would be the end of the container.
 //
-// It uses node:child_process directly. execa 9 crashes the calling process when spawn fails
+// Otherwise it uses node:child_process directly. execa 9 crashes the calling process when spawn fails
 // with EMFILE or ENFILE (it iterates `subprocess.stdio`, which Node leaves undefined then, and the
 // child's 'error' event goes unhandled), and every feature it adds (buffering, encodings,
 // piping, cleanup on exit) is one a supervisor must turn off.
@@ -55,7 +59,7 @@ export interface SpawnSpec {
    * a new process group in ours, so the terminal stays the child's controlling terminal; with
    * takeForeground that group becomes the terminal's foreground group, and the terminal comes
    * back to us when the child exits. Needs the reaper running (it collects the exit); without
-   * it, or with a uid/gid to switch to, the child starts as usual.
+   * it, the child starts as usual.
    */
   terminal?: { takeForeground: boolean };
 }
@@ -64,27 +68,42 @@ export interface Spawned {
   pid: number;
   /** the read end of each 'pipe' slot, by the child's descriptor number */
   pipes: ReadonlyMap<number, Readable>;
-  /** settles once the process exited and libuv reaped it; never rejects */
+  /** settles once the process exited and was reaped (by libuv, or by the reaper); never rejects */
   exited: Promise<ExitStatus>;
 }
 
-/** children started by spawnInForeground, not libuv's: the reaper hands us their exit */
-const foregroundChildren = new Map<number, (status: ExitStatus) => void>();
-let foregroundExitsCollected = false;
+/** children the addon started (spawnNatively), not libuv's: the reaper hands us their exit */
+const nativeChildren = new Map<number, (status: ExitStatus) => void>();
+let nativeExitsCollected = false;
+/**
+ * libuv knows nothing of those children: without a ref'd handle, an event loop with nothing else
+ * to do (tini mode as PID 1, no port, no socket) would end, and the process with it, while one
+ * runs. A timer that never fires, ref'd only while such a child lives and its exit can come.
+ */
+let keepAlive: NodeJS.Timeout | undefined;
 
-/** the reaper tells us it runs (and so collects the exits of foreground children) or stopped */
-export function collectForegroundExits(on: boolean): void {
-  foregroundExitsCollected = on;
+function holdEventLoop(): void {
+  if (nativeExitsCollected && nativeChildren.size > 0) {
+    keepAlive ??= setInterval(() => {}, 2 ** 30);
+    keepAlive.ref();
+  } else keepAlive?.unref();
+}
+
+/** the reaper tells us it runs (and so collects the exits of the children the addon starts) or stopped */
+export function collectNativeExits(on: boolean): void {
+  nativeExitsCollected = on;
+  holdEventLoop();
 }
 
 /**
- * The reaper found `pid` exited: true when it was a foreground child of ours (its exit is
+ * The reaper found `pid` exited: true when it was a child the addon started for us (its exit is
  * delivered to its `exited` promise, and it is not an orphan), false otherwise.
  */
-export function claimForegroundExit(pid: number, exitCode: number | null, signal: number | null): boolean {
-  const deliver = foregroundChildren.get(pid);
+export function claimNativeExit(pid: number, exitCode: number | null, signal: number | null): boolean {
+  const deliver = nativeChildren.get(pid);
   if (!deliver) return false;
-  foregroundChildren.delete(pid);
+  nativeChildren.delete(pid);
+  holdEventLoop();
   const name =
     signal === null
       ? null
@@ -121,8 +140,7 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
     return Promise.reject(toSpawnError(error, spec.file));
   }
 
-  if (spec.terminal && foregroundExitsCollected && spec.uid === undefined && spec.gid === undefined)
-    return spawnOnTerminal(spec, spec.terminal, stdio, made, closeWriteEnds, closeAll);
+  if (nativeExitsCollected) return spawnNatively(spec, stdio, made, closeWriteEnds, closeAll);
 
   let child: ReturnType<typeof nodeSpawn>;
   try {
@@ -166,46 +184,52 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   return Promise.resolve({ pid, pipes, exited });
 }
 
-/** spawnProcess for a child that keeps our terminal: forked by the addon (native/terminal.c) */
-function spawnOnTerminal(
+/** spawnProcess by the addon (native/spawn.c), for when the reaper collects the exit */
+function spawnNatively(
   spec: SpawnSpec,
-  terminal: { takeForeground: boolean },
   stdio: Array<'ignore' | 'inherit' | number>,
   made: Array<[childFd: number, readFd: number, writeFd: number]>,
   closeWriteEnds: () => void,
   closeAll: () => void,
 ): Promise<Spawned> {
-  const native = loadNative();
-  const envp = Object.entries(spec.env).flatMap(([name, value]) =>
-    value === undefined ? [] : [`${name}=${value}`],
-  );
-  const fds = stdio.map((slot, childFd) => (slot === 'ignore' ? -1 : slot === 'inherit' ? childFd : slot));
+  // what child_process makes of `env`: its own enumerable keys, undefined left out
+  const envp: string[] = [];
+  for (const name of Object.keys(spec.env)) {
+    const value = spec.env[name];
+    if (value !== undefined) envp.push(`${name}=${value}`);
+  }
+  const terminal = spec.terminal;
   let pid: number;
   try {
-    pid = native.spawnInForeground(
-      spec.file,
-      [spec.file, ...spec.args],
+    pid = loadNative().spawn({
+      file: spec.file,
+      argv: [spec.file, ...spec.args],
       envp,
-      spec.cwd ?? null,
-      fds,
-      terminal.takeForeground,
-    );
+      ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
+      stdio: stdio.map((slot, childFd) => (slot === 'ignore' ? -1 : slot === 'inherit' ? childFd : slot)),
+      group: terminal
+        ? terminal.takeForeground
+          ? 'foreground'
+          : 'new-group'
+        : spec.newGroup
+          ? 'new-session'
+          : 'inherited',
+      ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
+      ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
+    });
   } catch (error) {
     closeAll();
     return Promise.reject(toSpawnError(error, spec.file));
   }
   closeWriteEnds();
-  // libuv knows nothing of this child: without this, an event loop with nothing else to do (tini
-  // mode as PID 1, no port, no socket) would end, and the process with it, while the child runs
-  const keepAlive = setInterval(() => {}, 2 ** 30);
   const exited = new Promise<ExitStatus>((resolve) => {
-    foregroundChildren.set(pid, (status) => {
-      clearInterval(keepAlive);
+    nativeChildren.set(pid, (status) => {
       // the terminal comes back to us: the child is gone, whoever it left in the foreground
-      const back = terminal.takeForeground && takeTerminalBack();
+      const back = terminal?.takeForeground === true && takeTerminalBack();
       resolve({ ...status, ...(back ? { terminalTakenBack: true } : {}) });
     });
   });
+  holdEventLoop();
   const pipes = new Map<number, Readable>();
   for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(readFd));
   return Promise.resolve({ pid, pipes, exited });

@@ -3,11 +3,12 @@
 // services there), so they are read directly.
 //
 // Running as a user also means that user's supplementary groups and its HOME, USER and LOGNAME
-// (design.md §3 rev. 2). Node cannot give a child supplementary groups: when it switches uid/gid,
-// libuv calls setgroups(0) and the child has none. So the switch is left to util-linux's setpriv
-// (Essential in Debian, so in every Debian and Debian-slim image): `setpriv --reuid=U --regid=G
-// --init-groups -- CMD ARGS` switches and execs, the pid stays the component's. Where setpriv is
-// missing, Node's uid/gid switch is the fallback, without supplementary groups, and says so.
+// (design.md §3 rev. 2). The spawn cannot give a child supplementary groups: when it switches
+// uid/gid, it calls setgroups(0) (libuv does, and the addon as libuv) and the child has none. So
+// the switch is left to util-linux's setpriv (Essential in Debian, so in every Debian and
+// Debian-slim image): `setpriv --reuid=U --regid=G --init-groups -- CMD ARGS` switches and
+// execs, the pid stays the component's. Where setpriv is missing, the spawn's uid/gid switch is
+// the fallback, without supplementary groups, and says so.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -119,7 +120,7 @@ export interface SpawnPlan {
    * LOGNAME (undefined removes an inherited one: a uid without a passwd entry has no name).
    */
   env: Record<string, string | undefined>;
-  /** for Node's own uid/gid switch: only when setpriv is missing */
+  /** for the spawn's own uid/gid switch (no setpriv needed, or none found) */
   uid?: number;
   gid?: number;
   /** setpriv is missing: the fallback loses the supplementary groups (log it once: see firstTime) */
@@ -186,7 +187,7 @@ export function planSpawn(
       message: `running as user "${user}" (uid ${account.uid}) needs the supervisor to run as root; it runs as uid ${self.uid}`,
     };
   }
-  // Only supplementary groups need setpriv: without any, Node's own uid/gid switch gives the same
+  // Only supplementary groups need setpriv: without any, the spawn's own uid/gid switch gives the same
   // identity, costs no extra exec, and reports a failure to exec (EAGAIN at the user's process
   // limit) as a start failure, where setpriv could only exit 126 like a crashed command
   if (account.groups.every((id) => id === account.gid)) {

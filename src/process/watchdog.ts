@@ -47,13 +47,17 @@ export async function startWatchdog(onProblem: (message: string) => void): Promi
     return undefined;
   }
   try {
-    await spawnProcess({
+    const { pid } = await spawnProcess({
       file: '/bin/sh',
       args: ['-c', WATCHDOG_SCRIPT],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
       stdio: [readFd, 'ignore', 'ignore'],
       newGroup: true,
     });
+    // Each start and end of a component wakes it (one line each). Woken on our CPU, a task of the
+    // usual policy runs before us, in the middle of a restart; a SCHED_BATCH one waits its turn
+    // (and keeps its fair share, so it acts all the same once we are gone). Best effort.
+    loadNative().setBatchPolicy(pid);
   } catch (error) {
     closeSync(writeFd);
     onProblem(

@@ -26,8 +26,12 @@ function processesWith(needle: string): number[] {
   return pids;
 }
 
-const parentOf = (pid: number) =>
-  Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+/** field `n` (1-based, as proc(5) counts them) of /proc/PID/stat */
+const statField = (pid: number, n: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[n - 3];
+};
+const parentOf = (pid: number) => Number(statField(pid, 4));
 
 describe('the supervisor killed by SIGKILL (not PID 1)', { timeout: 60_000 }, () => {
   test('no component or worker survives it by more than 2 s', async () => {
@@ -69,6 +73,9 @@ describe('the supervisor killed by SIGKILL (not PID 1)', { timeout: 60_000 }, ()
     });
     const watchdogs = processesWith("/bin/sh -c \ntrap ''").filter((pid) => parentOf(pid) === run.pid);
     assert.equal(watchdogs.length, 1, 'one watchdog, a child of the supervisor');
+    // woken by each start and exit of a component, it must not preempt the supervisor (policy,
+    // the 41st field of /proc/PID/stat: 3 is SCHED_BATCH)
+    assert.equal(statField(watchdogs[0]!, 41), '3', 'the watchdog runs SCHED_BATCH');
     process.kill(run.pid, 'SIGTERM');
     assert.equal(await run.exited, 0);
     assert.deepEqual(processesWith(`sleep ${tag + 1}`), []);
