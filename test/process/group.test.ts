@@ -13,10 +13,14 @@ after(() => {
 
 test('a live group gets the signal, by name or number; once it is gone: false, and waitGroupGone resolves', async () => {
   // a shell that says which signal reached it, and a worker beside it in the same group
-  const child = spawn('sh', ['-c', 'trap "echo got-usr1" USR1; sleep 30 & while :; do wait; done'], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const child = spawn(
+    'sh',
+    ['-c', 'trap "echo got-usr1" USR1; echo ready; sleep 30 & while :; do wait; done'],
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   const pgid = child.pid!;
   groups.push(pgid);
   let out = '';
@@ -25,13 +29,16 @@ test('a live group gets the signal, by name or number; once it is gone: false, a
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   assert.equal(groupExists(pgid), true);
-  // the trap is set once the shell runs its loop: ask until it answers
-  const deadline = Date.now() + 10_000;
-  while (!out.includes('got-usr1') && Date.now() < deadline) {
-    assert.equal(signalGroup(pgid, 'SIGUSR1'), true);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.match(out, /got-usr1/);
+  // a USR1 before the trap is set would end the shell: send it once the shell says it is set
+  const waitForOutput = async (text: string) => {
+    const deadline = Date.now() + 10_000;
+    while (!out.includes(text) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.match(out, new RegExp(text));
+  };
+  await waitForOutput('ready');
+  assert.equal(signalGroup(pgid, 'SIGUSR1'), true);
+  await waitForOutput('got-usr1');
   assert.equal(signalGroup(pgid, 'SIGNOTONE' as NodeJS.Signals), false, 'an unknown signal name');
   assert.equal(signalGroup(pgid, 9), true, 'SIGKILL by number');
   await exited;
