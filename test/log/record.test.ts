@@ -38,6 +38,25 @@ function pinoRecord(
   return written;
 }
 
+/** the json records (without their newlines) of `bytes` read in chunks of `size` through the real sink */
+async function jsonRecordsOf(
+  bytes: Buffer,
+  size: number,
+  meta: { component: string; stream: 'stdout' | 'stderr'; pid: number },
+): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+  const out = new PassThrough();
+  const collected: Buffer[] = [];
+  out.on('data', (chunk: Buffer) => collected.push(chunk));
+  const sink = logSink(
+    createLogger({ level: 'info', stdout: out, stderr: new PassThrough(), pretty: false }),
+  );
+  await attachOutput(Readable.from(chunks), { ...meta, mode: 'json' }, sink);
+  await sink.flush();
+  return Buffer.concat(collected).toString('utf8').split('\n').slice(0, -1);
+}
+
 const messages = [
   '',
   'plain',
@@ -120,18 +139,7 @@ describe('output records', () => {
         fc.integer({ min: 1, max: 4096 }),
         async (lines, size) => {
           const clean = lines.map((line) => line.replaceAll('\n', ' ').replaceAll('\r', ' '));
-          const bytes = Buffer.from(`${clean.join('\n')}\n`);
-          const chunks: Buffer[] = [];
-          for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
-          const out = new PassThrough();
-          const collected: Buffer[] = [];
-          out.on('data', (chunk: Buffer) => collected.push(chunk));
-          const sink = logSink(
-            createLogger({ level: 'info', stdout: out, stderr: new PassThrough(), pretty: false }),
-          );
-          await attachOutput(Readable.from(chunks), { ...meta, mode: 'json' }, sink);
-          await sink.flush();
-          const got = Buffer.concat(collected).toString('utf8').split('\n').slice(0, -1);
+          const got = await jsonRecordsOf(Buffer.from(`${clean.join('\n')}\n`), size, meta);
           assert.equal(got.length, clean.length);
           for (const [i, line] of got.entries()) {
             const time = Number(/^\{"level":30,"time":(\d+),/.exec(line)?.[1]);
@@ -166,17 +174,7 @@ describe('output records', () => {
         fc.integer({ min: 1, max: 2048 }),
         async (lines, size) => {
           const bytes = Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')]));
-          const chunks: Buffer[] = [];
-          for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
-          const out = new PassThrough();
-          const collected: Buffer[] = [];
-          out.on('data', (chunk: Buffer) => collected.push(chunk));
-          const sink = logSink(
-            createLogger({ level: 'info', stdout: out, stderr: new PassThrough(), pretty: false }),
-          );
-          await attachOutput(Readable.from(chunks), { ...meta, mode: 'json' }, sink);
-          await sink.flush();
-          const got = Buffer.concat(collected).toString('utf8').split('\n').slice(0, -1);
+          const got = await jsonRecordsOf(bytes, size, meta);
           assert.equal(got.length, lines.length);
           for (const [i, record] of got.entries()) {
             const time = Number(/^\{"level":30,"time":(\d+),/.exec(record)?.[1]);
