@@ -12,24 +12,10 @@
 
 #include <stdint.h>
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "addon.h"
 
 #define NEWLINE 0x0a
-
-// Every chunk of output makes a buffer of records (~130 KiB for 64 KiB of short lines) that lives
-// until it is written. glibc serves blocks above 128 KiB with a fresh mmap and gives them back with
-// munmap, so each one page-faulted all of its pages in again: half the cost of the records. Up to
-// 1 MiB they now come from the heap and are reused. Called once, when the addon loads. (musl has
-// no such threshold.)
-void tune_allocator(void) {
-#ifdef __GLIBC__
-  mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-#endif
-}
 
 typedef uint8_t block16 __attribute__((vector_size(16)));
 

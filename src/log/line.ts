@@ -7,6 +7,7 @@ import { loadNative } from '../process/native.js';
 export const MAX_LINE = 64 * 1024;
 
 const NEWLINE = 0x0a;
+const NEWLINE_BYTE = Buffer.from([NEWLINE]);
 
 /**
  * Where to cut `bytes` (longer than MAX_LINE) so that the piece is at most MAX_LINE long and no
@@ -76,14 +77,12 @@ export class LineSplitter {
         return;
       }
       this.addToCarry(chunk, 0, newline, time);
-      // the carried beginning and its end go on as one line, its newline included
-      const line = Buffer.allocUnsafe(this.carryLength + 1);
-      let at = 0;
-      for (const part of this.carry) at += part.copy(line, at);
-      line[at] = NEWLINE;
-      this.carry = [];
-      this.carryLength = 0;
-      oneEnd[0] = at;
+      // the carried beginning and its end go on as one line, its newline included (added after
+      // the cut above: a line of exactly MAX_LINE bytes stays one line)
+      this.carry.push(NEWLINE_BYTE);
+      this.carryLength += 1;
+      const line = this.takeCarry();
+      oneEnd[0] = line.length - 1;
       this.consumer.lines(line, 0, oneEnd, 1, time);
       start = newline + 1;
     }
@@ -111,21 +110,18 @@ export class LineSplitter {
     const held = this.takeCarry();
     const cut = utf8CompleteLength(held);
     if (cut > 0) this.consumer.piece(held.subarray(0, cut), true, time);
-    if (cut < held.length) {
-      this.carry.push(held.subarray(cut));
-      this.carryLength = held.length - cut;
-    }
+    this.keep(held.subarray(cut));
   }
 
   /** bytes start..last hold complete lines, chunk[last] is a newline */
   private region(chunk: Buffer, start: number, last: number, time: number): void {
-    const native = loadNative();
     let from = start;
     if (this.consumer.linesAsOne && last + 1 - from <= MAX_LINE) {
       oneEnd[0] = last;
       this.consumer.lines(chunk, from, oneEnd, 1, time);
       return;
     }
+    const native = loadNative();
     while (from <= last) {
       const n = native.scanLines(chunk, from, last + 1, lineEnds);
       // only a region longer than MAX_LINE (not one read of a pipe) can hold a line too long
@@ -164,11 +160,15 @@ export class LineSplitter {
       const held = this.takeCarry();
       const cut = utf8CutAt(held);
       this.consumer.piece(held.subarray(0, cut), true, time);
-      if (cut < held.length) {
-        this.carry.push(held.subarray(cut));
-        this.carryLength = held.length - cut;
-      }
+      this.keep(held.subarray(cut));
     }
+  }
+
+  /** what is left of a held line after a piece went out waits again (nothing when it is empty) */
+  private keep(rest: Buffer): void {
+    if (rest.length === 0) return;
+    this.carry.push(rest);
+    this.carryLength = rest.length;
   }
 
   private takeCarry(): Buffer {
