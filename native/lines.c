@@ -179,6 +179,37 @@ napi_value scan_lines(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+// countLines(bytes, start, end) -> how many newlines bytes[start, end) holds: 16 bytes at a time,
+// so the in-memory buffers can tell which of their waiting chunks can no longer reach the ring
+// without finding every line (src/log/buffer.ts, LogBuffers.stage)
+napi_value count_lines(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t *bytes;
+  size_t length, start, end;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      !get_bytes(env, argv[0], &bytes, &length) || !get_index(env, argv[2], length, &end) ||
+      !get_index(env, argv[1], end, &start)) {
+    napi_throw_type_error(env, NULL, "countLines(bytes, start, end)");
+    return NULL;
+  }
+  size_t count = 0, i = start;
+  const block16 newline = {NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE,
+                           NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE};
+  for (; i + 16 <= end; i += 16) {
+    block16 v;
+    memcpy(&v, bytes + i, 16);
+    const block16 match = v == newline;  // 0xff in each byte that is a newline
+    uint64_t halves[2];
+    memcpy(halves, &match, 16);
+    count += (size_t)(__builtin_popcountll(halves[0]) + __builtin_popcountll(halves[1])) / 8;
+  }
+  for (; i < end; i++) count += bytes[i] == NEWLINE;
+  napi_value result;
+  napi_create_uint32(env, (uint32_t)count, &result);
+  return result;
+}
+
 // jsonRecords(bytes, start, ends: Int32Array, n, head: Buffer, tail: Buffer) -> Buffer | null:
 // for each of the n lines (the first from `start` to ends[0], each next one from the byte after
 // the previous newline to its own ends[i], newlines excluded, and a CR before the newline

@@ -13,6 +13,12 @@
 // held partial line is let out after the same idle second) and appends the complete lines of the
 // chunk with one copy. Sequence numbers are global and monotonic, so lines of several components
 // merge in the order they arrived; they also let a follower that reconnects resume where it was.
+//
+// During a burst, chunks wait (LogBuffers.stage) and are cut into lines together a little later,
+// or as soon as anyone reads: a chunk followed by more than <logBuffer lines> newer lines of the
+// same pipe could only be evicted, so it is dropped unread. A component printing megabytes a
+// second then costs the ring a copy of its last lines, not a pass over every line.
+import { loadNative } from '../process/native.js';
 import { LOG_BUFFER_BYTES, LOG_LINE_OVERHEAD } from '../registry/defaults.js';
 import { type LineConsumer, LineSplitter } from './line.js';
 import type { StdStream } from './sink.js';
@@ -277,9 +283,32 @@ export interface LogBuffersOptions {
   onFirstDrop?: (component: string, bytes: number) => void;
 }
 
+/**
+ * Chunks smaller than this are cut into lines at once when nothing waits: output that trickles
+ * costs no timer, and only a burst waits.
+ */
+const STAGE_FROM = 16 * 1024;
+/** how long a chunk waits at most to be cut into lines (unless someone reads first) */
+export const STAGE_MS = 20;
+/** the most that waits, every component together: beyond it, everything is cut into lines at once */
+const STAGE_MAX_BYTES = 4 * 1024 * 1024;
+
+/** A chunk waiting to be cut into lines (see LogBuffers.stage). */
+interface WaitingChunk {
+  tap: LineTap;
+  /** undefined once dropped: newer chunks of the same pipe hold more lines than the ring keeps */
+  chunk: Buffer | undefined;
+  time: number;
+  /** newlines in it */
+  lines: number;
+}
+
 /** What output.ts tells about one pipe of one run (see attachOutput). */
 export interface OutputTap {
-  /** a chunk the component wrote; `dropped`: bytes of it the log could not take */
+  /**
+   * a chunk the component wrote; `dropped`: bytes of it the log could not take. The tap may keep
+   * the chunk for a while: the caller must not reuse its memory.
+   */
   data(chunk: Buffer, dropped: number): void;
   /** the held partial line waited long enough: let it out as a piece */
   idle(): void;
@@ -295,6 +324,10 @@ export class LogBuffers {
   private lines: number;
   private readonly bytes: number;
   private seq = 0;
+  /** chunks of every pipe waiting to be cut into lines, in the order they arrived */
+  private queue: WaitingChunk[] = [];
+  private queuedBytes = 0;
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: LogBuffersOptions) {
     this.lines = Math.max(0, Math.floor(options.lines));
@@ -303,6 +336,7 @@ export class LogBuffers {
 
   /** a new <logBuffer lines> (reload): applies to every buffer at once */
   configure(lines: number): void {
+    this.settle();
     this.lines = Math.max(0, Math.floor(lines));
     for (const log of this.logs.values()) log.setMaxLines(this.lines);
   }
@@ -323,6 +357,7 @@ export class LogBuffers {
 
   /** a component left the registry (reload): its lines and counters are freed */
   remove(component: string): void {
+    this.settle();
     const log = this.logs.get(component);
     if (log) log.removed = true;
     this.logs.delete(component);
@@ -339,6 +374,7 @@ export class LogBuffers {
    * they arrived; with `after`, only lines whose seq is above it.
    */
   tail(ids: readonly string[] | undefined, n: number, after?: number): LogLine[] {
+    this.settle();
     const logs = ids ? ids.flatMap((id) => this.logs.get(id) ?? []) : [...this.logs.values()];
     const parts: LogLine[][] = [];
     for (const log of logs) {
@@ -352,6 +388,7 @@ export class LogBuffers {
 
   /** the sequence number of the newest line anywhere (0 before the first) */
   get lastSeq(): number {
+    this.settle();
     return this.seq;
   }
 
@@ -360,6 +397,8 @@ export class LogBuffers {
    * future, when undefined), synchronously as they arrive. Returns the unsubscribe function.
    */
   follow(ids: readonly string[] | undefined, listener: LinesListener): () => void {
+    // from now on every chunk is cut into lines as it comes, so the follower sees each line
+    this.settle();
     const entry = { ids: ids ? new Set(ids) : undefined, listener };
     this.listeners.add(entry);
     return () => {
@@ -379,9 +418,55 @@ export class LogBuffers {
 
   /** bytes allocated for all rings */
   allocatedBytes(): number {
+    this.settle();
     let total = 0;
     for (const log of this.logs.values()) total += log.allocated;
     return total;
+  }
+
+  /** bytes of output waiting to be cut into lines (for tests and the debug endpoint) */
+  get waitingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /**
+   * @internal LineTap: a chunk of `tap`'s pipe, cut into lines now or a little later. It waits
+   * only during a burst, and only while nobody follows (a follower sees every line as it comes).
+   * While it waits, a chunk of the same pipe followed by more than <logBuffer lines> newer lines
+   * is dropped: each of those lines gives the ring one entry at least (a long line gives several
+   * pieces), so nothing of the dropped chunk, nor of the line the next chunk begins in the middle
+   * of, could stay in the ring. The ring ends up exactly as if every line had gone through; only
+   * the sequence numbers of lines nobody could ever see are not given.
+   */
+  stage(tap: LineTap, chunk: Buffer): void {
+    const time = Date.now();
+    if (this.listeners.size > 0 || (this.queue.length === 0 && chunk.length < STAGE_FROM)) {
+      this.settle();
+      tap.take(chunk, time);
+      return;
+    }
+    const waiting: WaitingChunk = {
+      tap,
+      chunk,
+      time,
+      lines: loadNative().countLines(chunk, 0, chunk.length),
+    };
+    this.queue.push(waiting);
+    this.queuedBytes += chunk.length - tap.wait(waiting, this.lines);
+    if (this.queuedBytes > STAGE_MAX_BYTES) this.settle();
+    else this.settleTimer ??= setTimeout(() => this.settle(), STAGE_MS).unref();
+  }
+
+  /** cuts every waiting chunk into lines, in the order they arrived */
+  settle(): void {
+    if (this.queue.length === 0) return;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+    const queue = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const waiting of queue) waiting.tap.settled();
+    for (const { tap, chunk, time } of queue) if (chunk) tap.take(chunk, time);
   }
 
   /** @internal LineTap: see ComponentLog.append */
@@ -420,6 +505,13 @@ export class LogBuffers {
 /** One pipe's lines into the buffer, cut where the log cuts them (the same LineSplitter). */
 class LineTap implements OutputTap, LineConsumer {
   private readonly splitter = new LineSplitter(this);
+  /** this pipe's chunks in LogBuffers' queue; those before `first` were dropped */
+  private waiting: WaitingChunk[] = [];
+  private first = 0;
+  /** newlines in the waiting chunks from `first` on */
+  private waitingLines = 0;
+  /** chunks were dropped: the next line that begins after a newline is the first to keep */
+  private resync = false;
 
   constructor(
     private readonly buffers: LogBuffers,
@@ -431,16 +523,55 @@ class LineTap implements OutputTap, LineConsumer {
   data(chunk: Buffer, dropped: number): void {
     this.buffers.dropped(this.log, dropped);
     if (this.buffers.maxLines === 0) return;
-    this.splitter.push(chunk);
+    this.buffers.stage(this, chunk);
   }
 
   idle(): void {
+    this.buffers.settle();
     this.splitter.flushHeld();
   }
 
   end(dropped: number): void {
     this.buffers.dropped(this.log, dropped);
+    this.buffers.settle();
     this.splitter.end();
+  }
+
+  /** @internal LogBuffers.stage: `chunk` waits; returns the bytes of older chunks dropped for it */
+  wait(chunk: WaitingChunk, maxLines: number): number {
+    this.waiting.push(chunk);
+    this.waitingLines += chunk.lines;
+    let freed = 0;
+    for (;;) {
+      const oldest = this.waiting[this.first]!;
+      if (oldest === chunk || this.waitingLines - oldest.lines <= maxLines) return freed;
+      freed += oldest.chunk!.length;
+      oldest.chunk = undefined;
+      this.waitingLines -= oldest.lines;
+      this.first++;
+      this.resync = true;
+    }
+  }
+
+  /** @internal LogBuffers.settle: nothing of this pipe waits any more */
+  settled(): void {
+    this.waiting = [];
+    this.first = 0;
+    this.waitingLines = 0;
+  }
+
+  /** @internal LogBuffers: a chunk cut into lines now */
+  take(chunk: Buffer, time: number): void {
+    let bytes = chunk;
+    if (this.resync) {
+      // what is held, and the rest of the line this chunk begins in, belong to dropped lines
+      this.splitter.discard();
+      const newline = bytes.indexOf(0x0a);
+      if (newline < 0) return;
+      this.resync = false;
+      bytes = bytes.subarray(newline + 1);
+    }
+    this.splitter.push(bytes, time);
   }
 
   lines(bytes: Buffer, start: number, ends: Int32Array, n: number, time: number): void {

@@ -104,6 +104,12 @@ export class LineSplitter {
     return this.carryLength > 0;
   }
 
+  /** forgets what is held of an unfinished line (its beginning was skipped: see LogBuffers.stage) */
+  discard(): void {
+    this.carry = [];
+    this.carryLength = 0;
+  }
+
   /** lets out what is held of an unfinished line as a piece (more of the line may follow) */
   flushHeld(time = Date.now()): void {
     if (this.carryLength === 0) return;

@@ -91,6 +91,8 @@ export interface NativeAddon {
    * return) at most ends.length (native/lines.c; the log's one pass over each chunk).
    */
   scanLines(bytes: Buffer, start: number, end: number, ends: Int32Array): number;
+  /** how many newlines bytes[start, end) holds (native/lines.c, 16 bytes at a time) */
+  countLines(bytes: Buffer, start: number, end: number): number;
   /**
    * The records of n lines (the first from `start` to ends[0], each next one from the byte after
    * the previous newline to ends[i]; a CR before the newline dropped): head, the line escaped as
@@ -122,6 +124,7 @@ type PassedThrough = Pick<
   | 'setForegroundGroup'
   | 'ignoreTerminalStops'
   | 'scanLines'
+  | 'countLines'
   | 'jsonRecords'
   | 'sendSignal'
   | 'setBatchPolicy'
@@ -200,6 +203,7 @@ function wrap(raw: RawAddon): NativeAddon {
     setForegroundGroup: (fd, pgid) => raw.setForegroundGroup(fd, pgid),
     ignoreTerminalStops: () => raw.ignoreTerminalStops(),
     scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
+    countLines: (bytes, start, end) => raw.countLines(bytes, start, end),
     jsonRecords: (bytes, start, ends, n, head, tail) => raw.jsonRecords(bytes, start, ends, n, head, tail),
     trimMemory: () => raw.trimMemory(),
     sendSignal: (pid, signal) => raw.sendSignal(pid, signal),

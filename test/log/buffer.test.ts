@@ -132,6 +132,94 @@ test('the ring against a model: random chunks and line lengths, wrapping many ti
   );
 });
 
+/** a stream of lines of random lengths (some longer than MAX_LINE), cut at random places */
+const burst = fc
+  .record({
+    lengths: fc.array(
+      fc.oneof(
+        { weight: 20, arbitrary: fc.integer({ min: 0, max: 200 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 1000, max: 3 * MAX_LINE }) },
+      ),
+      { minLength: 1, maxLength: 3000 },
+    ),
+    cuts: fc.array(fc.integer({ min: 1, max: 90_000 }), { minLength: 1, maxLength: 40 }),
+    unfinished: fc.boolean(),
+  })
+  .map(({ lengths, cuts, unfinished }) => {
+    const text = lengths.map((length, i) => `${i} ${'é'.repeat(length % 7)}${'x'.repeat(length)}`).join('\n');
+    const bytes = Buffer.from(unfinished ? text : `${text}\n`);
+    const chunks: Buffer[] = [];
+    let at = 0;
+    for (let i = 0; at < bytes.length; i++) {
+      const size = cuts[i % cuts.length]!;
+      chunks.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    return chunks;
+  });
+
+test('a burst waits and skips what the ring cannot keep, and ends up as if every line had gone through', () => {
+  // the reference: a follower makes every chunk go through at once, line by line
+  const as = (lines: LogLine[]) => lines.map(({ seq: _seq, time: _time, ...line }) => line);
+  fc.assert(
+    fc.property(
+      fc.array(burst, { minLength: 1, maxLength: 3 }),
+      fc.integer({ min: 1, max: 40 }),
+      (pipes, maxLines) => {
+        const waiting = new LogBuffers({ lines: maxLines });
+        const direct = new LogBuffers({ lines: maxLines });
+        direct.follow(undefined, () => {});
+        const taps = pipes.map((_, i) => [
+          waiting.tap({ component: `c${i % 2}`, stream: i === 2 ? 'stderr' : 'stdout', pid: 10 + i }),
+          direct.tap({ component: `c${i % 2}`, stream: i === 2 ? 'stderr' : 'stdout', pid: 10 + i }),
+        ]);
+        // the pipes' chunks interleaved, as several components print at once
+        const longest = Math.max(...pipes.map((chunks) => chunks.length));
+        for (let n = 0; n < longest; n++)
+          pipes.forEach((chunks, i) => {
+            const chunk = chunks[n];
+            if (!chunk) return;
+            for (const tap of taps[i]!) tap.data(chunk, 0);
+          });
+        for (const pair of taps) for (const tap of pair) tap.end(0);
+        assert.deepEqual(as(waiting.tail(undefined, 1000)), as(direct.tail(undefined, 1000)));
+        const seqs = waiting.tail(undefined, 1000).map((line) => line.seq);
+        assert.deepEqual(
+          seqs,
+          [...seqs].sort((a, b) => a - b),
+          'in arrival order',
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+test('a burst waits bounded: older chunks are dropped, and what waits is cut into lines soon without a reader', async () => {
+  const buffers = new LogBuffers({ lines: 10 });
+  const tap = buffers.tap({ component: 'gen', stream: 'stdout', pid: 5 });
+  const line = (n: number) => `line ${String(n).padStart(7, '0')} ${'x'.repeat(86)}\n`;
+  let n = 0;
+  const chunk = () => {
+    let text = '';
+    while (text.length < 64 * 1024) text += line(++n);
+    return Buffer.from(text);
+  };
+  for (let i = 0; i < 50; i++) tap.data(chunk(), 0);
+  // 3.2 MB went in: only the newest chunk or two wait
+  assert.ok(buffers.waitingBytes > 0, 'a burst waits');
+  assert.ok(buffers.waitingBytes <= 2 * 66 * 1024, `${buffers.waitingBytes} bytes wait`);
+  const deadline = Date.now() + 5000;
+  while (buffers.waitingBytes > 0 && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(buffers.waitingBytes, 0, 'cut into lines without anyone reading');
+  const lines = buffers.tail(['gen'], 100);
+  assert.deepEqual(
+    msgs(lines),
+    Array.from({ length: 10 }, (_, i) => line(n - 9 + i).slice(0, -1)),
+  );
+});
+
 test('several components merge in arrival order; follow sees new lines as they come; remove frees and ignores late output', () => {
   const buffers = new LogBuffers({ lines: 100 });
   const is = buffers.tap({ component: 'is', stream: 'stdout', pid: 1 });
