@@ -11,7 +11,7 @@ napi_value set_foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
 void tune_allocator(void);
 napi_value scan_lines(napi_env env, napi_callback_info cbinfo);
-napi_value count_lines(napi_env env, napi_callback_info cbinfo);
+napi_value newline_from_end(napi_env env, napi_callback_info cbinfo);
 napi_value json_records(napi_env env, napi_callback_info cbinfo);
 napi_value trim_memory(napi_env env, napi_callback_info cbinfo);
 napi_value send_signal(napi_env env, napi_callback_info cbinfo);

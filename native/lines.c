@@ -179,34 +179,34 @@ napi_value scan_lines(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
-// countLines(bytes, start, end) -> how many newlines bytes[start, end) holds: 16 bytes at a time,
-// so the in-memory buffers can tell which of their waiting chunks can no longer reach the ring
-// without finding every line (src/log/buffer.ts, LogBuffers.stage)
-napi_value count_lines(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 3;
-  napi_value argv[3];
+// newlineFromEnd(bytes, start, end, n) -> the index of the n-th newline of bytes[start, end)
+// counted from the end, or -(found + 1) when it holds only `found` (< n) newlines. The in-memory
+// buffers keep only a pipe's last lines: what comes before them need not be copied or cut into
+// lines (src/log/buffer.ts, LogBuffers.stage). memrchr jumps from line to line, so the cost is
+// that of the lines kept, not of the chunk.
+napi_value newline_from_end(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 4;
+  napi_value argv[4];
   uint8_t *bytes;
-  size_t length, start, end;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+  size_t length, start, end, n;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
       !get_bytes(env, argv[0], &bytes, &length) || !get_index(env, argv[2], length, &end) ||
-      !get_index(env, argv[1], end, &start)) {
-    napi_throw_type_error(env, NULL, "countLines(bytes, start, end)");
+      !get_index(env, argv[1], end, &start) || !get_index(env, argv[3], INT32_MAX, &n) || n == 0) {
+    napi_throw_type_error(env, NULL, "newlineFromEnd(bytes, start, end, n > 0)");
     return NULL;
   }
-  size_t count = 0, i = start;
-  const block16 newline = {NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE,
-                           NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE, NEWLINE};
-  for (; i + 16 <= end; i += 16) {
-    block16 v;
-    memcpy(&v, bytes + i, 16);
-    const block16 match = v == newline;  // 0xff in each byte that is a newline
-    uint64_t halves[2];
-    memcpy(halves, &match, 16);
-    count += (size_t)(__builtin_popcountll(halves[0]) + __builtin_popcountll(halves[1])) / 8;
+  size_t found = 0;
+  size_t stop = end;
+  int64_t at = -1;
+  while (found < n && stop > start) {
+    const uint8_t *newline = memrchr(bytes + start, NEWLINE, stop - start);
+    if (newline == NULL) break;
+    found++;
+    stop = (size_t)(newline - bytes);
+    if (found == n) at = (int64_t)stop;
   }
-  for (; i < end; i++) count += bytes[i] == NEWLINE;
   napi_value result;
-  napi_create_uint32(env, (uint32_t)count, &result);
+  napi_create_int64(env, at >= 0 ? at : -(int64_t)found - 1, &result);
   return result;
 }
 

@@ -450,7 +450,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setForegroundGroup", NULL, set_foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ignoreTerminalStops", NULL, ignore_terminal_stops, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scanLines", NULL, scan_lines, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"countLines", NULL, count_lines, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"newlineFromEnd", NULL, newline_from_end, NULL, NULL, NULL, napi_enumerable, NULL},
       {"jsonRecords", NULL, json_records, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trimMemory", NULL, trim_memory, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendSignal", NULL, send_signal, NULL, NULL, NULL, napi_enumerable, NULL},

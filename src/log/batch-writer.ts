@@ -17,7 +17,13 @@ export interface BatchWriterOptions {
    * than growing the heap without end (only writers that ignore needsDrain() can get here)
    */
   maxPending?: number;
-  /** descriptor of the stream, for the last-ditch synchronous flush at process exit */
+  /**
+   * descriptor of the stream (process.stdout's or stderr's). While nothing waits in the stream, a
+   * batch is written to it at once, without the stream's machinery: a pipe or socket is
+   * non-blocking there (libuv made it so), and Node itself writes to a terminal or a file
+   * synchronously. What the descriptor does not take goes through the stream. Also used for
+   * the last-ditch synchronous flush at process exit.
+   */
   fd?: number;
 }
 
@@ -79,6 +85,25 @@ export class BatchWriter {
     }
   }
 
+  /**
+   * The same for bytes that are only lent for this call (a read buffer that is used again): they
+   * are written at once when the descriptor takes them, and copied only when they must wait.
+   */
+  writeLent(bytes: Buffer): void {
+    if (this.failed || this.pending + bytes.length > this.maxPending) {
+      this.droppedBytes += bytes.length;
+      return;
+    }
+    // what waits goes first
+    this.flushNow();
+    if (this.blocked || !this.canWriteDirectly()) {
+      this.write(Buffer.from(bytes));
+      return;
+    }
+    const written = this.writeDirectly(bytes);
+    if (written >= 0 && written < bytes.length) this.write(Buffer.from(bytes.subarray(written)));
+  }
+
   /** true while producers should wait (see whenWritable) */
   needsDrain(): boolean {
     return this.blocked && !this.failed;
@@ -136,13 +161,47 @@ export class BatchWriter {
     const chunks = this.chunks;
     this.chunks = [];
     this.pending = 0;
+    let next = 0;
+    if (this.canWriteDirectly()) {
+      for (; next < chunks.length; next++) {
+        const chunk = chunks[next]!;
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        const written = this.writeDirectly(bytes);
+        if (written < 0) {
+          for (const lost of chunks.slice(next + 1)) this.droppedBytes += lost.length;
+          return;
+        }
+        if (written < bytes.length) {
+          chunks[next] = bytes.subarray(written);
+          break;
+        }
+      }
+    }
     // write()'s own answer is ignored: it turns false at a small highWaterMark and only says
     // 'drain' once everything is out, which would leave the descriptor idle while we refill it
-    for (const chunk of chunks) {
+    for (; next < chunks.length; next++) {
       this.inFlight++;
-      this.stream.write(chunk, this.onWritten);
+      this.stream.write(chunks[next]!, this.onWritten);
     }
     if (this.stream.writableLength >= this.highWater) this.blocked = true;
+  }
+
+  /** nothing of ours or anyone's waits in the stream: the descriptor can be written directly */
+  private canWriteDirectly(): boolean {
+    return this.options.fd !== undefined && this.inFlight === 0 && this.stream.writableLength === 0;
+  }
+
+  /** bytes the descriptor took (0 when it is full), or -1 when it failed (then they are dropped) */
+  private writeDirectly(bytes: Buffer): number {
+    try {
+      return writeSync(this.options.fd!, bytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
+      // EPIPE and the like, as the stream's 'error' would say
+      this.droppedBytes += bytes.length;
+      this.fail();
+      return -1;
+    }
   }
 
   private readonly onWritten = (error?: Error | null): void => {

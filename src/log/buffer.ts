@@ -305,10 +305,7 @@ interface WaitingChunk {
 
 /** What output.ts tells about one pipe of one run (see attachOutput). */
 export interface OutputTap {
-  /**
-   * a chunk the component wrote; `dropped`: bytes of it the log could not take. The tap may keep
-   * the chunk for a while: the caller must not reuse its memory.
-   */
+  /** a chunk the component wrote, lent for the call; `dropped`: bytes of it the log could not take */
   data(chunk: Buffer, dropped: number): void;
   /** the held partial line waited long enough: let it out as a piece */
   idle(): void;
@@ -435,8 +432,9 @@ export class LogBuffers {
    * While it waits, a chunk of the same pipe followed by more than <logBuffer lines> newer lines
    * is dropped: each of those lines gives the ring one entry at least (a long line gives several
    * pieces), so nothing of the dropped chunk, nor of the line the next chunk begins in the middle
-   * of, could stay in the ring. The ring ends up exactly as if every line had gone through; only
-   * the sequence numbers of lines nobody could ever see are not given.
+   * of, could stay in the ring; so is the beginning of a chunk that alone holds more (its last
+   * lines go in at once). The ring ends up exactly as if every line had gone through; only the
+   * sequence numbers of lines nobody could ever see are not given.
    */
   stage(tap: LineTap, chunk: Buffer): void {
     const time = Date.now();
@@ -445,12 +443,17 @@ export class LogBuffers {
       tap.take(chunk, time);
       return;
     }
-    const waiting: WaitingChunk = {
-      tap,
-      chunk,
-      time,
-      lines: loadNative().countLines(chunk, 0, chunk.length),
-    };
+    const newline = loadNative().newlineFromEnd(chunk, 0, chunk.length, this.lines + 1);
+    if (newline >= 0) {
+      // more than <logBuffer lines> lines: what waits of this pipe, and the beginning of this
+      // chunk, cannot reach the ring. Its last lines go in at once, straight into the ring
+      this.queuedBytes -= tap.dropWaiting();
+      this.settle();
+      tap.take(chunk.subarray(newline), time);
+      return;
+    }
+    // copied: the chunk is only lent (see OutputTap.data)
+    const waiting: WaitingChunk = { tap, chunk: Buffer.from(chunk), time, lines: -newline - 1 };
     this.queue.push(waiting);
     this.queuedBytes += chunk.length - tap.wait(waiting, this.lines);
     if (this.queuedBytes > STAGE_MAX_BYTES) this.settle();
@@ -545,12 +548,26 @@ class LineTap implements OutputTap, LineConsumer {
     for (;;) {
       const oldest = this.waiting[this.first]!;
       if (oldest === chunk || this.waitingLines - oldest.lines <= maxLines) return freed;
-      freed += oldest.chunk!.length;
-      oldest.chunk = undefined;
-      this.waitingLines -= oldest.lines;
-      this.first++;
-      this.resync = true;
+      freed += this.dropOldest();
     }
+  }
+
+  /** @internal LogBuffers.stage: every waiting chunk of this pipe is dropped; returns their bytes */
+  dropWaiting(): number {
+    let freed = 0;
+    while (this.first < this.waiting.length) freed += this.dropOldest();
+    // what comes next begins in the middle of a line, or at a newline
+    this.resync = true;
+    return freed;
+  }
+
+  private dropOldest(): number {
+    const oldest = this.waiting[this.first++]!;
+    const bytes = oldest.chunk!.length;
+    oldest.chunk = undefined;
+    this.waitingLines -= oldest.lines;
+    this.resync = true;
+    return bytes;
   }
 
   /** @internal LogBuffers.settle: nothing of this pipe waits any more */

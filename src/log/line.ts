@@ -122,7 +122,7 @@ export class LineSplitter {
   /** bytes start..last hold complete lines, chunk[last] is a newline */
   private region(chunk: Buffer, start: number, last: number, time: number): void {
     let from = start;
-    if (this.consumer.linesAsOne && last + 1 - from <= MAX_LINE) {
+    if (this.consumer.linesAsOne && !mayHoldLongLine(chunk, from, last)) {
       oneEnd[0] = last;
       this.consumer.lines(chunk, from, oneEnd, 1, time);
       return;
@@ -183,6 +183,23 @@ export class LineSplitter {
     this.carryLength = 0;
     return whole;
   }
+}
+
+/** half a longest line: a newline in every such stretch means no line is longer than MAX_LINE */
+const STRETCH = MAX_LINE / 2;
+
+/**
+ * false when no line of bytes start..last (chunk[last] a newline) is longer than MAX_LINE, told
+ * without finding every line: every STRETCH bytes from the start hold a newline, so two newlines
+ * are never more than MAX_LINE bytes apart. true when that cannot be told so (find the lines).
+ */
+function mayHoldLongLine(chunk: Buffer, start: number, last: number): boolean {
+  if (last + 1 - start <= MAX_LINE) return false;
+  for (let at = start; at + STRETCH <= last; at += STRETCH) {
+    const newline = chunk.indexOf(NEWLINE, at);
+    if (newline < 0 || newline >= at + STRETCH) return true;
+  }
+  return false;
 }
 
 /** index of the first of n lines in lineEnds (the first starting at `from`) longer than MAX_LINE, or -1 */

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from '../process/native.js';
+import { OutputPipe } from '../process/output-pipe.js';
 import type { LogBuffers, OutputTap } from './buffer.js';
 import { type LineConsumer, LineSplitter, MAX_LINE } from './line.js';
 import type { LogSink, StdStream } from './sink.js';
@@ -69,8 +70,9 @@ export function attachOutput(
         tap?.idle();
       } else idleTimer = setTimeout(onIdle, IDLE_FLUSH_MS - waited).unref();
     };
-    source.on('data', (data: Buffer | string) => {
-      const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    // `chunk` is lent for the call (OutputPipe reads every pipe into one buffer): the splitter,
+    // the sink and the tap copy what they keep
+    const onChunk = (chunk: Buffer) => {
       if (tap)
         tap.data(
           chunk,
@@ -86,7 +88,12 @@ export function attachOutput(
         source.pause();
         void sink.whenWritable().then(resume);
       }
-    });
+    };
+    if (source instanceof OutputPipe) source.onChunk(onChunk);
+    else
+      source.on('data', (data: Buffer | string) =>
+        onChunk(typeof data === 'string' ? Buffer.from(data) : data),
+      );
     const finish = () => {
       if (finished) return;
       finished = true;

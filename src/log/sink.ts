@@ -83,9 +83,12 @@ export class LogSink {
     this.file?.write(records);
   }
 
-  /** component output in raw mode: bytes to our own stdout or stderr, unchanged */
+  /**
+   * component output in raw mode: bytes to our own stdout or stderr, unchanged. They are only
+   * lent (a read buffer used again): copied if they must wait.
+   */
   writeRaw(stream: StdStream, bytes: Buffer): void {
-    (stream === 'stdout' ? this.stdout : this.stderr).write(bytes);
+    (stream === 'stdout' ? this.stdout : this.stderr).writeLent(bytes);
   }
 
   /** true while a destination is full: producers should wait for whenWritable() */

@@ -67,9 +67,10 @@ export interface NativeAddon {
   forceStatScan(on: boolean): void;
   /**
    * pipe2(O_CLOEXEC): [readFd, writeFd]. Throws an Error whose `code` is the errno name (EMFILE,
-   * ENFILE...), so a spawn that cannot get its pipes is classified like any spawn failure.
+   * ENFILE...), so a spawn that cannot get its pipes is classified like any spawn failure. With
+   * `size`, the pipe is made to hold that many bytes where the kernel allows it (else its default).
    */
-  makePipe(): [number, number];
+  makePipe(size?: number): [number, number];
   /**
    * Starts `file` (searched in the PATH of `envp` when it has no slash) without forking Node:
    * vfork, then in the child the steps of libuv's (native/spawn.c). Returns its pid once it
@@ -91,8 +92,11 @@ export interface NativeAddon {
    * return) at most ends.length (native/lines.c; the log's one pass over each chunk).
    */
   scanLines(bytes: Buffer, start: number, end: number, ends: Int32Array): number;
-  /** how many newlines bytes[start, end) holds (native/lines.c, 16 bytes at a time) */
-  countLines(bytes: Buffer, start: number, end: number): number;
+  /**
+   * The index of the n-th newline of bytes[start, end) counted from the end, or -(found + 1) when
+   * there are only `found` (fewer than n); n > 0 (native/lines.c, memrchr from line to line).
+   */
+  newlineFromEnd(bytes: Buffer, start: number, end: number, n: number): number;
   /**
    * The records of n lines (the first from `start` to ends[0], each next one from the byte after
    * the previous newline to ends[i]; a CR before the newline dropped): head, the line escaped as
@@ -124,7 +128,7 @@ type PassedThrough = Pick<
   | 'setForegroundGroup'
   | 'ignoreTerminalStops'
   | 'scanLines'
-  | 'countLines'
+  | 'newlineFromEnd'
   | 'jsonRecords'
   | 'sendSignal'
   | 'setBatchPolicy'
@@ -145,7 +149,7 @@ interface RawAddon extends PassedThrough {
   isChildSubreaper(): boolean;
   reapOrphans(owned: Int32Array): { reaped: Int32Array; method: ReapResult['method']; complete: boolean };
   forceStatScan(on: boolean): void;
-  makePipe(): [number, number];
+  makePipe(size?: number): [number, number];
   trimMemory(): boolean;
 }
 
@@ -195,7 +199,7 @@ function wrap(raw: RawAddon): NativeAddon {
     setChildSubreaper: () => raw.setChildSubreaper(),
     isChildSubreaper: () => raw.isChildSubreaper(),
     forceStatScan: (on) => raw.forceStatScan(on),
-    makePipe: () => raw.makePipe(),
+    makePipe: (size) => raw.makePipe(size),
     spawn: (r) =>
       raw.spawn(r.file, r.argv, r.envp, r.cwd ?? null, r.stdio, GROUPS[r.group], r.uid ?? -1, r.gid ?? -1),
     foregroundGroup: (fd) => raw.foregroundGroup(fd),
@@ -203,7 +207,7 @@ function wrap(raw: RawAddon): NativeAddon {
     setForegroundGroup: (fd, pgid) => raw.setForegroundGroup(fd, pgid),
     ignoreTerminalStops: () => raw.ignoreTerminalStops(),
     scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
-    countLines: (bytes, start, end) => raw.countLines(bytes, start, end),
+    newlineFromEnd: (bytes, start, end, n) => raw.newlineFromEnd(bytes, start, end, n),
     jsonRecords: (bytes, start, ends, n, head, tail) => raw.jsonRecords(bytes, start, ends, n, head, tail),
     trimMemory: () => raw.trimMemory(),
     sendSignal: (pid, signal) => raw.sendSignal(pid, signal),

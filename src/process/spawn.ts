@@ -25,6 +25,7 @@ import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from './native.js';
+import { OUTPUT_READ_SIZE, OutputPipe } from './output-pipe.js';
 import { type ExitStatus, SpawnError } from './spawn-error.js';
 
 export { type ExitStatus, isFatalSpawnCode, SpawnError } from './spawn-error.js';
@@ -129,7 +130,10 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   try {
     stdio = spec.stdio.map((slot, childFd) => {
       if (slot !== 'pipe') return slot;
-      const [readFd, writeFd] = loadNative().makePipe();
+      // stdout and stderr as large as one read (output-pipe.ts): a burst comes in fewer pieces
+      const [readFd, writeFd] = loadNative().makePipe(
+        childFd === 1 || childFd === 2 ? OUTPUT_READ_SIZE : undefined,
+      );
       made.push([childFd, readFd, writeFd]);
       // a <user> component must be able to reopen it (/dev/stdout), as runc does for a container's user
       if (spec.uid !== undefined) fchownSync(writeFd, spec.uid, spec.gid ?? -1);
@@ -180,7 +184,7 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   // after a successful spawn, 'error' can only come from kill(); we signal groups ourselves
   child.on('error', () => {});
   const pipes = new Map<number, Readable>();
-  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(readFd));
+  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(childFd, readFd));
   return Promise.resolve({ pid, pipes, exited });
 }
 
@@ -231,7 +235,7 @@ function spawnNatively(
   });
   holdEventLoop();
   const pipes = new Map<number, Readable>();
-  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(readFd));
+  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(childFd, readFd));
   return Promise.resolve({ pid, pipes, exited });
 }
 
@@ -250,8 +254,12 @@ export function takeTerminalBack(): boolean {
   }
 }
 
-/** The read end of a pipe as a stream, read through libuv's event loop (never a thread). */
-function readEnd(fd: number): Readable {
+/**
+ * The read end of a pipe as a stream, read through libuv's event loop (never a thread); stdout's
+ * and stderr's are OutputPipes (output-pipe.ts), read into one shared buffer.
+ */
+function readEnd(childFd: number, fd: number): Readable {
+  if (childFd === 1 || childFd === 2) return new OutputPipe(fd);
   const socket = new Socket({ fd, readable: true, writable: false });
   // a read error ends the copy (output.ts listens for 'close'); it must never be unhandled
   socket.on('error', () => socket.destroy());

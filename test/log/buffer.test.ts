@@ -196,7 +196,7 @@ test('a burst waits and skips what the ring cannot keep, and ends up as if every
 });
 
 test('a burst waits bounded: older chunks are dropped, and what waits is cut into lines soon without a reader', async () => {
-  const buffers = new LogBuffers({ lines: 10 });
+  const buffers = new LogBuffers({ lines: 1000 });
   const tap = buffers.tap({ component: 'gen', stream: 'stdout', pid: 5 });
   const line = (n: number) => `line ${String(n).padStart(7, '0')} ${'x'.repeat(86)}\n`;
   let n = 0;
@@ -206,17 +206,17 @@ test('a burst waits bounded: older chunks are dropped, and what waits is cut int
     return Buffer.from(text);
   };
   for (let i = 0; i < 50; i++) tap.data(chunk(), 0);
-  // 3.2 MB went in: only the newest chunk or two wait
+  // 3.2 MB went in, 655 lines a chunk: only the newest two chunks wait
   assert.ok(buffers.waitingBytes > 0, 'a burst waits');
   assert.ok(buffers.waitingBytes <= 2 * 66 * 1024, `${buffers.waitingBytes} bytes wait`);
   const deadline = Date.now() + 5000;
   while (buffers.waitingBytes > 0 && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 5));
   assert.equal(buffers.waitingBytes, 0, 'cut into lines without anyone reading');
-  const lines = buffers.tail(['gen'], 100);
+  const lines = buffers.tail(['gen'], 1000);
   assert.deepEqual(
     msgs(lines),
-    Array.from({ length: 10 }, (_, i) => line(n - 9 + i).slice(0, -1)),
+    Array.from({ length: 1000 }, (_, i) => line(n - 999 + i).slice(0, -1)),
   );
 });
 
