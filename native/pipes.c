@@ -7,6 +7,7 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -45,5 +46,33 @@ napi_value make_pipe(napi_env env, napi_callback_info cbinfo) {
     napi_throw_error(env, NULL, "makePipe: N-API call failed");
     return NULL;
   }
+  return result;
+}
+
+// writeSome(fd, bytes, start, end) -> how many of bytes[start, end) one write(2) took, or -errno
+// (-EAGAIN: a non-blocking descriptor that is full). Never throws for the descriptor's answer:
+// fs.writeSync throws EAGAIN as an Error with its stack trace, which at hundreds of megabytes a
+// second costs more than the write (src/log/batch-writer.ts writes component output with it).
+napi_value write_some(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int32_t fd;
+  int64_t start, end;
+  void *data;
+  size_t length;
+  bool is_buffer = false;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_is_buffer(env, argv[1], &is_buffer) != napi_ok ||
+      !is_buffer || napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &start) != napi_ok || napi_get_value_int64(env, argv[3], &end) != napi_ok ||
+      start < 0 || end < start || (uint64_t)end > length) {
+    napi_throw_type_error(env, NULL, "writeSome(fd, bytes, start, end)");
+    return NULL;
+  }
+  ssize_t written;
+  do written = write(fd, (const char *)data + start, (size_t)(end - start));
+  while (written < 0 && errno == EINTR);
+  napi_value result;
+  if (napi_create_int64(env, written >= 0 ? (int64_t)written : -(int64_t)errno, &result) != napi_ok) return NULL;
   return result;
 }

@@ -3,7 +3,11 @@
 // One BatchWriter per destination keeps everything written to it in order, so whole lines from
 // different components never interleave mid-line.
 import { writeSync } from 'node:fs';
+import { constants } from 'node:os';
 import type { Writable } from 'node:stream';
+import { loadNative } from '../process/native.js';
+
+const { EAGAIN } = constants.errno;
 
 export interface BatchWriterOptions {
   /** hand the batch to the stream once it holds this many bytes (else at the next turn of the loop) */
@@ -104,6 +108,11 @@ export class BatchWriter {
     if (written >= 0 && written < bytes.length) this.write(Buffer.from(bytes.subarray(written)));
   }
 
+  /** nothing waits: everything written so far was handed to the OS (or dropped) */
+  get idle(): boolean {
+    return this.isFlushed();
+  }
+
   /** true while producers should wait (see whenWritable) */
   needsDrain(): boolean {
     return this.blocked && !this.failed;
@@ -193,15 +202,13 @@ export class BatchWriter {
 
   /** bytes the descriptor took (0 when it is full), or -1 when it failed (then they are dropped) */
   private writeDirectly(bytes: Buffer): number {
-    try {
-      return writeSync(this.options.fd!, bytes);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN') return 0;
-      // EPIPE and the like, as the stream's 'error' would say
-      this.droppedBytes += bytes.length;
-      this.fail();
-      return -1;
-    }
+    const written = loadNative().writeSome(this.options.fd!, bytes, 0, bytes.length);
+    if (written >= 0) return written;
+    if (written === -EAGAIN) return 0;
+    // EPIPE and the like, as the stream's 'error' would say
+    this.droppedBytes += bytes.length;
+    this.fail();
+    return -1;
   }
 
   private readonly onWritten = (error?: Error | null): void => {

@@ -444,18 +444,25 @@ export class LogBuffers {
       return;
     }
     const newline = loadNative().newlineFromEnd(chunk, 0, chunk.length, this.lines + 1);
+    let waiting: WaitingChunk;
     if (newline >= 0) {
       // more than <logBuffer lines> lines: what waits of this pipe, and the beginning of this
-      // chunk, cannot reach the ring. Its last lines go in at once, straight into the ring
+      // chunk, cannot reach the ring. Its last lines wait in the pipe's own copy, used again by
+      // the next such chunk (which drops them)
       this.queuedBytes -= tap.dropWaiting();
-      this.settle();
-      tap.take(chunk.subarray(newline), time);
-      return;
+      const last = chunk.subarray(newline);
+      if (last.length > STAGE_MAX_BYTES / 4) {
+        this.settle();
+        tap.take(last, time);
+        return;
+      }
+      waiting = { tap, chunk: tap.copyOfLastLines(last), time, lines: this.lines + 1 };
+    } else {
+      // copied: the chunk is only lent (see OutputTap.data)
+      waiting = { tap, chunk: Buffer.from(chunk), time, lines: -newline - 1 };
     }
-    // copied: the chunk is only lent (see OutputTap.data)
-    const waiting: WaitingChunk = { tap, chunk: Buffer.from(chunk), time, lines: -newline - 1 };
     this.queue.push(waiting);
-    this.queuedBytes += chunk.length - tap.wait(waiting, this.lines);
+    this.queuedBytes += waiting.chunk!.length - tap.wait(waiting, this.lines);
     if (this.queuedBytes > STAGE_MAX_BYTES) this.settle();
     else this.settleTimer ??= setTimeout(() => this.settle(), STAGE_MS).unref();
   }
@@ -515,6 +522,8 @@ class LineTap implements OutputTap, LineConsumer {
   private waitingLines = 0;
   /** chunks were dropped: the next line that begins after a newline is the first to keep */
   private resync = false;
+  /** where the last lines of a chunk that holds more than the ring wait (see copyOfLastLines) */
+  private lastLines: Buffer | undefined;
 
   constructor(
     private readonly buffers: LogBuffers,
@@ -550,6 +559,17 @@ class LineTap implements OutputTap, LineConsumer {
       if (oldest === chunk || this.waitingLines - oldest.lines <= maxLines) return freed;
       freed += this.dropOldest();
     }
+  }
+
+  /**
+   * @internal LogBuffers.stage: a copy of `bytes` in memory of this pipe's own, used again each
+   * time: only after dropWaiting(), so the copy made last time no longer waits
+   */
+  copyOfLastLines(bytes: Buffer): Buffer {
+    if (!this.lastLines || this.lastLines.length < bytes.length)
+      this.lastLines = Buffer.allocUnsafe(Math.max(bytes.length, 2 * (this.lastLines?.length ?? 0)));
+    bytes.copy(this.lastLines);
+    return this.lastLines.subarray(0, bytes.length);
   }
 
   /** @internal LogBuffers.stage: every waiting chunk of this pipe is dropped; returns their bytes */

@@ -50,6 +50,12 @@ export function attachOutput(
     write();
     return sinkDroppedBytes(sink) - before;
   };
+  // The next chunk is read only once what the last one gave is handed to the OS. The bytes then
+  // wait in the child's pipe rather than in a copy of ours (chunks are lent), as a C relay's would
+  // (and json's records, made in one buffer for every read: see recordsBuffer)
+  const destination: StdStream = meta.mode === 'raw' ? meta.stream : 'stdout';
+  const mustWait = () => sink.holding(destination) || sink.needsDrain();
+  const whenWritable = () => sink.handedOver(destination).then(() => sink.whenWritable());
   return new Promise((resolve) => {
     let paused = false;
     let finished = false;
@@ -82,11 +88,11 @@ export function attachOutput(
       lastDataAt = Date.now();
       // one timer while a partial line is held, not one per chunk
       if (lines.holding && !idleTimer) idleTimer = setTimeout(onIdle, IDLE_FLUSH_MS).unref();
-      if (!paused && sink.needsDrain()) {
+      if (!paused && mustWait()) {
         // the child blocks on its own write once the pipe between us fills: that is the backpressure
         paused = true;
         source.pause();
-        void sink.whenWritable().then(resume);
+        void whenWritable().then(resume);
       }
     };
     if (source instanceof OutputPipe) source.onChunk(onChunk);
@@ -165,9 +171,15 @@ class JsonLines implements LineConsumer {
   lines(bytes: Buffer, start: number, ends: Int32Array, n: number, time: number): void {
     // Lines that arrived in one read get the same time, and their records go out as one write,
     // made in C in one call (native/lines.c), escaped as JSON.stringify escapes
-    const records = loadNative().jsonRecords(bytes, start, ends, n, this.head(time), RECORD_TAIL);
-    if (records) this.sink.writeRecordBytes(records);
-    else this.decoded(bytes, start, ends[n - 1]!, time);
+    const native = loadNative();
+    const head = this.head(time);
+    let length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, recordsBuffer);
+    if (length !== null && length < 0) {
+      recordsBuffer = Buffer.allocUnsafe(Math.max(-length, 2 * recordsBuffer.length));
+      length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, recordsBuffer);
+    }
+    if (length === null) this.decoded(bytes, start, ends[n - 1]!, time);
+    else this.sink.writeRecordBytes(recordsBuffer.subarray(0, length));
   }
 
   piece(bytes: Buffer, partial: boolean, time: number): void {
@@ -208,6 +220,13 @@ class JsonLines implements LineConsumer {
     return outputRecord(this.fields, text.endsWith('\r') ? text.slice(0, -1) : text, false, time);
   }
 }
+
+/**
+ * Where the records of a read are made (native/lines.c), for every component's output: lent to
+ * the sink, which writes them at once or copies them, so one buffer serves every read. It grows
+ * to what the largest read needs (about twice the read).
+ */
+let recordsBuffer = Buffer.alloc(0);
 
 let hostnameJson: string | undefined;
 

@@ -73,14 +73,14 @@ export class LogSink {
     this.file?.write(records);
   }
 
-  /** the same, already encoded (UTF-8) */
+  /** the same, already encoded (UTF-8), and only lent: copied where they must wait */
   writeRecordBytes(records: Buffer): void {
     if (this.prettify) {
       this.writeRecords(records.toString('utf8'));
       return;
     }
-    this.stdout.write(records);
-    this.file?.write(records);
+    this.stdout.writeLent(records);
+    this.file?.write(Buffer.from(records));
   }
 
   /**
@@ -89,6 +89,16 @@ export class LogSink {
    */
   writeRaw(stream: StdStream, bytes: Buffer): void {
     (stream === 'stdout' ? this.stdout : this.stderr).writeLent(bytes);
+  }
+
+  /** true while bytes written to our `stream` (stdout or stderr) wait to be handed to the OS */
+  holding(stream: StdStream): boolean {
+    return !(stream === 'stdout' ? this.stdout : this.stderr).idle;
+  }
+
+  /** resolves once everything written to `stream` so far is handed to the OS (or dropped) */
+  handedOver(stream: StdStream): Promise<void> {
+    return (stream === 'stdout' ? this.stdout : this.stderr).flush();
   }
 
   /** true while a destination is full: producers should wait for whenWritable() */

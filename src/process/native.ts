@@ -72,6 +72,11 @@ export interface NativeAddon {
    */
   makePipe(size?: number): [number, number];
   /**
+   * One write(2) of bytes[start, end) to `fd`: how many bytes it took, or -errno (-EAGAIN when a
+   * non-blocking descriptor is full). Never throws for the descriptor's answer.
+   */
+  writeSome(fd: number, bytes: Buffer, start: number, end: number): number;
+  /**
    * Starts `file` (searched in the PATH of `envp` when it has no slash) without forking Node:
    * vfork, then in the child the steps of libuv's (native/spawn.c). Returns its pid once it
    * executed; throws an Error whose `code` is the errno name (ENOENT, EACCES, EMFILE...) and whose
@@ -100,7 +105,9 @@ export interface NativeAddon {
   /**
    * The records of n lines (the first from `start` to ends[0], each next one from the byte after
    * the previous newline to ends[i]; a CR before the newline dropped): head, the line escaped as
-   * JSON.stringify escapes it, tail. null when a line is not valid UTF-8 (Node's decoding then).
+   * JSON.stringify escapes it, tail; written at the start of `out`. Returns their length,
+   * -(the length needed) when `out` is too small (nothing written), or null when a line is not
+   * valid UTF-8 (Node's decoding then).
    */
   jsonRecords(
     bytes: Buffer,
@@ -109,7 +116,8 @@ export interface NativeAddon {
     n: number,
     head: Buffer,
     tail: Buffer,
-  ): Buffer | null;
+    out: Buffer,
+  ): number | null;
   /**
    * malloc_trim(0): gives the free pages of malloc's heap back to the system (native/memory.c);
    * true when some were. Always false on musl, which has no malloc_trim.
@@ -129,6 +137,7 @@ type PassedThrough = Pick<
   | 'ignoreTerminalStops'
   | 'scanLines'
   | 'newlineFromEnd'
+  | 'writeSome'
   | 'jsonRecords'
   | 'sendSignal'
   | 'setBatchPolicy'
@@ -208,7 +217,9 @@ function wrap(raw: RawAddon): NativeAddon {
     ignoreTerminalStops: () => raw.ignoreTerminalStops(),
     scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
     newlineFromEnd: (bytes, start, end, n) => raw.newlineFromEnd(bytes, start, end, n),
-    jsonRecords: (bytes, start, ends, n, head, tail) => raw.jsonRecords(bytes, start, ends, n, head, tail),
+    writeSome: (fd, bytes, start, end) => raw.writeSome(fd, bytes, start, end),
+    jsonRecords: (bytes, start, ends, n, head, tail, out) =>
+      raw.jsonRecords(bytes, start, ends, n, head, tail, out),
     trimMemory: () => raw.trimMemory(),
     sendSignal: (pid, signal) => raw.sendSignal(pid, signal),
     setBatchPolicy: (pid) => raw.setBatchPolicy(pid),
