@@ -89,6 +89,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   logger.info({ mode: reaperMode.mode, supervisorPid: process.pid, version }, reaperMode.description);
   if (reaperMode.warning) logger.warn(reaperMode.warning);
+  // before the watchdog, so that it is started by the addon as components are (no node:child_process
+  // to load); what it reaps before the supervisor exists is counted once that does
+  let onReaped = (count: number) => {
+    reapedEarly += count;
+  };
+  let reapedEarly = 0;
+  const reaper = startReaper({ onReaped: (count) => onReaped(count), logger });
   // as PID 1 the kernel ends every component with us; otherwise the watchdog does
   const watchdog =
     reaperMode.mode === 'pid1' ? undefined : await startWatchdog((problem) => logger.warn(problem));
@@ -134,7 +141,8 @@ export async function runCommand(argv: string[]): Promise<number> {
         logger,
       ),
   });
-  const reaper = startReaper({ onReaped: (count) => supervisor.emit('reaped', count), logger });
+  onReaped = (count) => supervisor.emit('reaped', count);
+  if (reapedEarly > 0) supervisor.emit('reaped', reapedEarly);
   supervisor.on('removed', (id) => buffers.remove(id));
   // what the live endpoints follow: state changes and the components' output
   const feeds = liveFeeds(supervisor, buffers);

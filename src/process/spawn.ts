@@ -19,8 +19,9 @@
 // with EMFILE or ENFILE (it iterates `subprocess.stdio`, which Node leaves undefined then, and the
 // child's 'error' event goes unhandled), and every feature it adds (buffering, encodings,
 // piping, cleanup on exit) is one a supervisor must turn off.
-import { spawn as nodeSpawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, fchownSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -146,9 +147,9 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
 
   if (nativeExitsCollected) return spawnNatively(spec, stdio, made, closeWriteEnds, closeAll);
 
-  let child: ReturnType<typeof nodeSpawn>;
+  let child: ChildProcess;
   try {
-    child = nodeSpawn(spec.file, spec.args, {
+    child = nodeChildProcess().spawn(spec.file, spec.args, {
       ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
       env: spec.env,
       stdio,
@@ -187,6 +188,13 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(childFd, readFd));
   return Promise.resolve({ pid, pipes, exited });
 }
+
+/**
+ * node:child_process, loaded on first use: while the reaper runs, children are started by the addon,
+ * and loading it (with net and dgram behind it) is a few milliseconds of every start-up
+ */
+const nodeChildProcess = (): typeof import('node:child_process') =>
+  createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 
 /** spawnProcess by the addon (native/spawn.c), for when the reaper collects the exit */
 function spawnNatively(
