@@ -9,10 +9,25 @@
 // handler it is an ordinary readable stream.
 import { type ConnectOpts, Socket, type SocketConstructorOpts } from 'node:net';
 
-/** the most one read takes: a full pipe (see native/pipes.c: OUTPUT_PIPE_SIZE) in one go */
+/** the most one read takes: a whole output pipe (made this large by native/pipes.c makePipe) */
 export const OUTPUT_READ_SIZE = 256 * 1024;
 
 let sharedReadBuffer: Buffer | undefined;
+
+/**
+ * Output pipes are made OUTPUT_READ_SIZE large only while fewer than this many are open. The
+ * kernel counts a user's pipe pages (/proc/sys/fs/pipe-user-pages-soft, 16,384 by default; root in
+ * a container too, unless it has CAP_SYS_RESOURCE): past it, every new pipe of that user gets a
+ * single page, the components' own pipes included. 64 pipes of 64 pages stay at a quarter of it;
+ * the next ones keep the kernel's 64 KiB.
+ */
+const MAX_LARGE_PIPES = 64;
+let openPipes = 0;
+
+/** the size to ask for a new output pipe (undefined: the kernel's default) */
+export function outputPipeSize(): number | undefined {
+  return openPipes < MAX_LARGE_PIPES ? OUTPUT_READ_SIZE : undefined;
+}
 
 /** what reads the chunks: `bytes` are lent for the call only */
 export type ChunkHandler = (bytes: Buffer) => void;
@@ -34,6 +49,10 @@ export class OutputPipe extends Socket {
     super(options);
     // a read error ends the copy (output.ts listens for 'close'); it must never be unhandled
     this.on('error', () => this.destroy());
+    openPipes++;
+    this.once('close', () => {
+      openPipes--;
+    });
   }
 
   /** every chunk read from now on goes to `handler` (what was read before it, first) */
