@@ -106,6 +106,7 @@ export class BatchWriter {
     }
     const written = this.writeDirectly(bytes);
     if (written >= 0 && written < bytes.length) this.write(Buffer.from(bytes.subarray(written)));
+    else this.releaseIfFlushed();
   }
 
   /** nothing waits: everything written so far was handed to the OS (or dropped) */
@@ -193,6 +194,13 @@ export class BatchWriter {
       this.stream.write(chunks[next]!, this.onWritten);
     }
     if (this.stream.writableLength >= this.highWater) this.blocked = true;
+    // everything went straight to the descriptor: no write callback will come to say so
+    this.releaseIfFlushed();
+  }
+
+  /** whoever waits in flush() (a paused component: see attachOutput) goes on once nothing waits */
+  private releaseIfFlushed(): void {
+    if (this.flushWaiters.length > 0 && this.isFlushed()) this.release(this.flushWaiters);
   }
 
   /** nothing of ours or anyone's waits in the stream: the descriptor can be written directly */

@@ -293,6 +293,9 @@ export const STAGE_MS = 20;
 /** the most that waits, every component together: beyond it, everything is cut into lines at once */
 const STAGE_MAX_BYTES = 4 * 1024 * 1024;
 
+/** the most of a pipe's copy of last lines (LineTap.copyOfLastLines) kept between bursts */
+const LAST_LINES_KEPT = 256 * 1024;
+
 /** A chunk waiting to be cut into lines (see LogBuffers.stage). */
 interface WaitingChunk {
   tap: LineTap;
@@ -595,6 +598,9 @@ class LineTap implements OutputTap, LineConsumer {
     this.waiting = [];
     this.first = 0;
     this.waitingLines = 0;
+    // a burst of long lines may have grown it: not kept past the burst (a waiting chunk still
+    // holds its own view of it until it is taken)
+    if (this.lastLines && this.lastLines.length > LAST_LINES_KEPT) this.lastLines = undefined;
   }
 
   /** @internal LogBuffers: a chunk cut into lines now */

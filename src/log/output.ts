@@ -173,13 +173,17 @@ class JsonLines implements LineConsumer {
     // made in C in one call (native/lines.c), escaped as JSON.stringify escapes
     const native = loadNative();
     const head = this.head(time);
-    let length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, recordsBuffer);
+    let out = recordsBuffer;
+    let length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, out);
     if (length !== null && length < 0) {
-      recordsBuffer = Buffer.allocUnsafe(Math.max(-length, 2 * recordsBuffer.length));
-      length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, recordsBuffer);
+      // kept for the next reads only up to RECORDS_BUFFER_KEPT: a read of empty lines makes
+      // records a hundred times its size, which a quiet supervisor must not hold for good
+      out = Buffer.allocUnsafe(Math.max(-length, Math.min(2 * out.length, RECORDS_BUFFER_KEPT)));
+      if (out.length <= RECORDS_BUFFER_KEPT) recordsBuffer = out;
+      length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, out);
     }
     if (length === null) this.decoded(bytes, start, ends[n - 1]!, time);
-    else this.sink.writeRecordBytes(recordsBuffer.subarray(0, length));
+    else this.sink.writeRecordBytes(out.subarray(0, length));
   }
 
   piece(bytes: Buffer, partial: boolean, time: number): void {
@@ -224,9 +228,11 @@ class JsonLines implements LineConsumer {
 /**
  * Where the records of a read are made (native/lines.c), for every component's output: lent to
  * the sink, which writes them at once or copies them, so one buffer serves every read. It grows
- * to what the largest read needs (about twice the read).
+ * to what reads need (about twice a read of 100-byte lines), up to RECORDS_BUFFER_KEPT; a read
+ * that needs more gets a buffer of its own.
  */
 let recordsBuffer = Buffer.alloc(0);
+const RECORDS_BUFFER_KEPT = 1024 * 1024;
 
 let hostnameJson: string | undefined;
 

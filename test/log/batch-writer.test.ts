@@ -99,6 +99,37 @@ test('a stalled reader: lent bytes that must wait are copied, nothing is lost or
   }
 });
 
+test('flush() resolves when what waited goes out straight to the descriptor, with no stream write to call back', async () => {
+  const p = pipe();
+  try {
+    const writer = new BatchWriter(p.stream, { fd: p.writeFd });
+    // a component's read: the pipe (64 KiB) takes most of it, the rest goes through the stream
+    writer.writeLent(Buffer.alloc(64 * 1024 + 1000, 0x61));
+    assert.equal(writer.idle, false);
+    // the component pauses until this resolves (attachOutput)
+    let released = false;
+    void writer.flush().then(() => {
+      released = true;
+    });
+    // In one turn the reader empties the pipe and a supervisor record is written (it waits for
+    // the next turn): the stream's write of the rest completes with the record still queued, and
+    // the record then goes out straight to the descriptor
+    const record = '{"msg":"a supervisor record"}\n';
+    let received = p.available();
+    writer.write(record);
+    await waitFor(
+      () => {
+        received += p.available();
+        return writer.idle && received.endsWith(record);
+      },
+      { message: 'the record arrives' },
+    );
+    await waitFor(() => released, { timeout: 2000, message: 'flush() resolved once nothing waits' });
+  } finally {
+    p.close();
+  }
+});
+
 test('the reader is gone (EPIPE): bytes are dropped and counted, nothing throws, producers are not held', async () => {
   const p = pipe();
   p.closeReader();

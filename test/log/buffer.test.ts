@@ -195,6 +195,15 @@ test('a burst waits and skips what the ring cannot keep, and ends up as if every
   );
 });
 
+test('a waiting chunk followed by exactly <logBuffer lines> newer lines is kept: its last line still reaches the ring', () => {
+  const buffers = new LogBuffers({ lines: 2 });
+  const tap = buffers.tap({ component: 'b', stream: 'stdout', pid: 1 });
+  // large enough to wait; it ends in the middle of "BBBC"
+  tap.data(Buffer.from(`${'A'.repeat(20_000)}\nBBB`), 0);
+  tap.data(Buffer.from('C\nD\n'), 0);
+  assert.deepEqual(msgs(buffers.tail(['b'], 10)), ['BBBC', 'D']);
+});
+
 test('a burst waits bounded: older chunks are dropped, and what waits is cut into lines soon without a reader', async () => {
   const buffers = new LogBuffers({ lines: 1000 });
   const tap = buffers.tap({ component: 'gen', stream: 'stdout', pid: 5 });
