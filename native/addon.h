@@ -5,6 +5,7 @@
 
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
 napi_value write_some(napi_env env, napi_callback_info cbinfo);
+napi_value set_pipe_size(napi_env env, napi_callback_info cbinfo);
 napi_value spawn_process(napi_env env, napi_callback_info cbinfo);
 napi_value foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value process_group(napi_env env, napi_callback_info cbinfo);

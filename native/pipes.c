@@ -14,27 +14,14 @@
 
 #include "addon.h"
 
-// makePipe(size?) -> [readFd, writeFd]; throws an Error whose code is the errno name (EMFILE...).
-// With a size, the pipe holds that many bytes (F_SETPIPE_SZ) where the kernel allows it: a child
-// that prints fast then writes, and we read, in fewer and larger pieces. The kernel's default is
-// 64 KiB; /proc/sys/fs/pipe-max-size (1 MiB) and the user's pipe quota (pipe-user-pages-soft)
-// can refuse more, and then the pipe simply keeps its default.
+// makePipe() -> [readFd, writeFd]; throws an Error whose code is the errno name (EMFILE...).
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t size = 0;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc >= 1) {
-    napi_valuetype type;
-    if (napi_typeof(env, argv[0], &type) == napi_ok && type == napi_number) napi_get_value_int32(env, argv[0], &size);
-  }
+  (void)cbinfo;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     throw_errno(env, "pipe2", errno);
     return NULL;
   }
-  // the raw system call: glibc 2.28 and later bind fcntl() to fcntl64@GLIBC_2.28 (see spawn.c)
-  if (size > 0) (void)syscall(SYS_fcntl, fds[1], F_SETPIPE_SZ, (long)size);
   napi_value result, read_end, write_end;
   if (napi_create_array_with_length(env, 2, &result) != napi_ok ||
       napi_create_int32(env, fds[0], &read_end) != napi_ok ||
@@ -74,5 +61,25 @@ napi_value write_some(napi_env env, napi_callback_info cbinfo) {
   while (written < 0 && errno == EINTR);
   napi_value result;
   if (napi_create_int64(env, written >= 0 ? (int64_t)written : -(int64_t)errno, &result) != napi_ok) return NULL;
+  return result;
+}
+
+// setPipeSize(fd, size) -> the pipe's new capacity, or -errno (EPERM: past the user's pipe quota,
+// pipe-user-pages-soft, or above pipe-max-size). A pipe that a component fills gets room for
+// more, so it writes and we read in fewer, larger pieces (src/process/output-pipe.ts). By the raw
+// system call: glibc 2.28 and later bind fcntl() to fcntl64@GLIBC_2.28 (see spawn.c).
+napi_value set_pipe_size(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, size;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &size) != napi_ok ||
+      size <= 0) {
+    napi_throw_type_error(env, NULL, "setPipeSize(fd, size > 0)");
+    return NULL;
+  }
+  long capacity = syscall(SYS_fcntl, fd, F_SETPIPE_SZ, (long)size);
+  napi_value result;
+  if (napi_create_int64(env, capacity >= 0 ? (int64_t)capacity : -(int64_t)errno, &result) != napi_ok) return NULL;
   return result;
 }

@@ -445,6 +445,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"forceStatScan", NULL, force_stat_scan, NULL, NULL, NULL, napi_enumerable, NULL},
       {"makePipe", NULL, make_pipe, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeSome", NULL, write_some, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setPipeSize", NULL, set_pipe_size, NULL, NULL, NULL, napi_enumerable, NULL},
       {"spawn", NULL, spawn_process, NULL, NULL, NULL, napi_enumerable, NULL},
       {"foregroundGroup", NULL, foreground_group, NULL, NULL, NULL, napi_enumerable, NULL},
       {"processGroup", NULL, process_group, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -67,10 +67,11 @@ export interface NativeAddon {
   forceStatScan(on: boolean): void;
   /**
    * pipe2(O_CLOEXEC): [readFd, writeFd]. Throws an Error whose `code` is the errno name (EMFILE,
-   * ENFILE...), so a spawn that cannot get its pipes is classified like any spawn failure. With
-   * `size`, the pipe is made to hold that many bytes where the kernel allows it (else its default).
+   * ENFILE...), so a spawn that cannot get its pipes is classified like any spawn failure.
    */
-  makePipe(size?: number): [number, number];
+  makePipe(): [number, number];
+  /** F_SETPIPE_SZ: the pipe's new capacity, or -errno (EPERM: past the user's pipe quota) */
+  setPipeSize(fd: number, size: number): number;
   /**
    * One write(2) of bytes[start, end) to `fd`: how many bytes it took, or -errno (-EAGAIN when a
    * non-blocking descriptor is full). Never throws for the descriptor's answer.
@@ -138,6 +139,7 @@ type PassedThrough = Pick<
   | 'scanLines'
   | 'newlineFromEnd'
   | 'writeSome'
+  | 'setPipeSize'
   | 'jsonRecords'
   | 'sendSignal'
   | 'setBatchPolicy'
@@ -158,7 +160,7 @@ interface RawAddon extends PassedThrough {
   isChildSubreaper(): boolean;
   reapOrphans(owned: Int32Array): { reaped: Int32Array; method: ReapResult['method']; complete: boolean };
   forceStatScan(on: boolean): void;
-  makePipe(size?: number): [number, number];
+  makePipe(): [number, number];
   trimMemory(): boolean;
 }
 
@@ -208,7 +210,7 @@ function wrap(raw: RawAddon): NativeAddon {
     setChildSubreaper: () => raw.setChildSubreaper(),
     isChildSubreaper: () => raw.isChildSubreaper(),
     forceStatScan: (on) => raw.forceStatScan(on),
-    makePipe: (size) => raw.makePipe(size),
+    makePipe: () => raw.makePipe(),
     spawn: (r) =>
       raw.spawn(r.file, r.argv, r.envp, r.cwd ?? null, r.stdio, GROUPS[r.group], r.uid ?? -1, r.gid ?? -1),
     foregroundGroup: (fd) => raw.foregroundGroup(fd),
@@ -218,6 +220,7 @@ function wrap(raw: RawAddon): NativeAddon {
     scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
     newlineFromEnd: (bytes, start, end, n) => raw.newlineFromEnd(bytes, start, end, n),
     writeSome: (fd, bytes, start, end) => raw.writeSome(fd, bytes, start, end),
+    setPipeSize: (fd, size) => raw.setPipeSize(fd, size),
     jsonRecords: (bytes, start, ends, n, head, tail, out) =>
       raw.jsonRecords(bytes, start, ends, n, head, tail, out),
     trimMemory: () => raw.trimMemory(),

@@ -8,40 +8,40 @@
 // could not take at once). Pausing (backpressure) and 'end' work as on any socket, and without a
 // handler it is an ordinary readable stream.
 import { type ConnectOpts, Socket, type SocketConstructorOpts } from 'node:net';
+import { loadNative } from './native.js';
 
-/** the most one read takes: a whole output pipe (made this large by native/pipes.c makePipe) */
+/** the most one read takes: an output pipe a component fills grows to this (see grow) */
 export const OUTPUT_READ_SIZE = 256 * 1024;
+/** what the kernel gives a new pipe: a read this large found the pipe full */
+const KERNEL_PIPE_SIZE = 64 * 1024;
 
 let sharedReadBuffer: Buffer | undefined;
 
 /**
- * Output pipes are made OUTPUT_READ_SIZE large only while fewer than this many are open. The
- * kernel counts a user's pipe pages (/proc/sys/fs/pipe-user-pages-soft, 16,384 by default; root in
- * a container too, unless it has CAP_SYS_RESOURCE): past it, every new pipe of that user gets a
- * single page, the components' own pipes included. 64 pipes of 64 pages stay at a quarter of it;
- * the next ones keep the kernel's 64 KiB.
+ * At most this many output pipes grown at once. The kernel counts every pipe's capacity against
+ * its user's quota (/proc/sys/fs/pipe-user-pages-soft, 16,384 pages by default), and that user is
+ * host-wide: without a user namespace, root in every container of a node is one user. Past the
+ * quota each new pipe of that user gets two pages. So only pipes a component actually fills grow,
+ * and at most 16 of them (1,024 pages: a sixteenth of the quota); the rest keep 64 KiB.
  */
-const MAX_LARGE_PIPES = 64;
-let openPipes = 0;
-
-/** the size to ask for a new output pipe (undefined: the kernel's default) */
-export function outputPipeSize(): number | undefined {
-  return openPipes < MAX_LARGE_PIPES ? OUTPUT_READ_SIZE : undefined;
-}
+const MAX_GROWN_PIPES = 16;
+let grownPipes = 0;
 
 /** what reads the chunks: `bytes` are lent for the call only */
 export type ChunkHandler = (bytes: Buffer) => void;
 
 export class OutputPipe extends Socket {
   private handler: ChunkHandler | undefined;
+  /** grown to OUTPUT_READ_SIZE, or tried and refused: either way not tried again */
+  private grown = false;
 
-  constructor(fd: number) {
+  constructor(private readonly readFd: number) {
     sharedReadBuffer ??= Buffer.allocUnsafe(OUTPUT_READ_SIZE);
     const read = sharedReadBuffer;
     // the constructor takes `onread` as connect() does (Node's net.Socket since v12); @types/node
     // lists it only under connect's options
     const options: SocketConstructorOpts & ConnectOpts = {
-      fd,
+      fd: readFd,
       readable: true,
       writable: false,
       onread: { buffer: read, callback: (length) => this.deliver(read.subarray(0, length)) },
@@ -49,10 +49,6 @@ export class OutputPipe extends Socket {
     super(options);
     // a read error ends the copy (output.ts listens for 'close'); it must never be unhandled
     this.on('error', () => this.destroy());
-    openPipes++;
-    this.once('close', () => {
-      openPipes--;
-    });
   }
 
   /** every chunk read from now on goes to `handler` (what was read before it, first) */
@@ -67,8 +63,24 @@ export class OutputPipe extends Socket {
    * iteration: an exec check's output). false pauses reading, as a full stream does.
    */
   private deliver(bytes: Buffer): boolean {
+    if (bytes.length >= KERNEL_PIPE_SIZE && !this.grown) this.grow();
     if (!this.handler) return this.push(Buffer.from(bytes));
     this.handler(bytes);
     return true;
+  }
+
+  /**
+   * The component filled its pipe (a read took all of it): room for OUTPUT_READ_SIZE, so that it
+   * writes and we read a burst in a quarter of the pieces. Refused past the quota (EPERM): it
+   * keeps its size.
+   */
+  private grow(): void {
+    this.grown = true;
+    if (grownPipes >= MAX_GROWN_PIPES) return;
+    if (loadNative().setPipeSize(this.readFd, OUTPUT_READ_SIZE) < OUTPUT_READ_SIZE) return;
+    grownPipes++;
+    this.once('close', () => {
+      grownPipes--;
+    });
   }
 }

@@ -26,7 +26,7 @@ import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from './native.js';
-import { OutputPipe, outputPipeSize } from './output-pipe.js';
+import { OutputPipe } from './output-pipe.js';
 import { type ExitStatus, SpawnError } from './spawn-error.js';
 
 export { type ExitStatus, isFatalSpawnCode, SpawnError } from './spawn-error.js';
@@ -131,10 +131,7 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   try {
     stdio = spec.stdio.map((slot, childFd) => {
       if (slot !== 'pipe') return slot;
-      // stdout and stderr as large as one read (output-pipe.ts): a burst comes in fewer pieces
-      const [readFd, writeFd] = loadNative().makePipe(
-        childFd === 1 || childFd === 2 ? outputPipeSize() : undefined,
-      );
+      const [readFd, writeFd] = loadNative().makePipe();
       made.push([childFd, readFd, writeFd]);
       // a <user> component must be able to reopen it (/dev/stdout), as runc does for a container's user
       if (spec.uid !== undefined) fchownSync(writeFd, spec.uid, spec.gid ?? -1);
