@@ -2,6 +2,7 @@
 #ifndef S7SUPERVISOR_ADDON_H
 #define S7SUPERVISOR_ADDON_H
 #include <node_api.h>
+#include <stdint.h>
 
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
 napi_value write_some(napi_env env, napi_callback_info cbinfo);
@@ -18,6 +19,10 @@ napi_value json_records(napi_env env, napi_callback_info cbinfo);
 napi_value trim_memory(napi_env env, napi_callback_info cbinfo);
 napi_value send_signal(napi_env env, napi_callback_info cbinfo);
 napi_value set_batch_policy(napi_env env, napi_callback_info cbinfo);
+
+/** the two int32 arguments of a call such as sendSignal(pid, signal): 1, or 0 when they are not
+ *  there (the caller throws its own TypeError naming the call) */
+int get_two_int32(napi_env env, napi_callback_info cbinfo, int32_t *first, int32_t *second);
 
 /** throws an Error whose code is the errno's name (ENOENT, EMFILE...; EIO for the rare rest, as
  *  JavaScript gets it) and whose message is "WHAT: strerror(err)" */

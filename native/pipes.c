@@ -69,12 +69,8 @@ napi_value write_some(napi_env env, napi_callback_info cbinfo) {
 // more, so it writes and we read in fewer, larger pieces (src/process/output-pipe.ts). By the raw
 // system call: glibc 2.28 and later bind fcntl() to fcntl64@GLIBC_2.28 (see spawn.c).
 napi_value set_pipe_size(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value argv[2];
   int32_t fd, size;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &size) != napi_ok ||
-      size <= 0) {
+  if (!get_two_int32(env, cbinfo, &fd, &size) || size <= 0) {
     napi_throw_type_error(env, NULL, "setPipeSize(fd, size > 0)");
     return NULL;
   }

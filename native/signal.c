@@ -17,11 +17,8 @@
 
 // sendSignal(pid, signal) -> 0, or the errno (ESRCH: no such process or group)
 napi_value send_signal(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value args[2];
   int32_t pid, sig;
-  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, args[0], &pid) != napi_ok || napi_get_value_int32(env, args[1], &sig) != napi_ok) {
+  if (!get_two_int32(env, cbinfo, &pid, &sig)) {
     napi_throw_type_error(env, NULL, "sendSignal(pid, signal)");
     return NULL;
   }

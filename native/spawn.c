@@ -88,6 +88,13 @@ static const char *errno_name(int err) {
   }
 }
 
+int get_two_int32(napi_env env, napi_callback_info cbinfo, int32_t *first, int32_t *second) {
+  size_t argc = 2;
+  napi_value args[2];
+  return napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) == napi_ok && argc >= 2 &&
+         napi_get_value_int32(env, args[0], first) == napi_ok && napi_get_value_int32(env, args[1], second) == napi_ok;
+}
+
 void throw_errno(napi_env env, const char *what, int err) {
   char message[256];
   snprintf(message, sizeof message, "%s: %s", what, strerror(err));

@@ -64,11 +64,8 @@ napi_value process_group(napi_env env, napi_callback_info cbinfo) {
 
 // setForegroundGroup(fd, pgid): tcsetpgrp with SIGTTOU blocked; throws with the errno name
 napi_value set_foreground_group(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value args[2];
   int32_t fd, pgid;
-  if (napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, args[0], &fd) != napi_ok || napi_get_value_int32(env, args[1], &pgid) != napi_ok) {
+  if (!get_two_int32(env, cbinfo, &fd, &pgid)) {
     napi_throw_type_error(env, NULL, "setForegroundGroup(fd, pgid)");
     return NULL;
   }
