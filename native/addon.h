@@ -6,7 +6,19 @@
 
 napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
 napi_value write_some(napi_env env, napi_callback_info cbinfo);
-napi_value set_pipe_size(napi_env env, napi_callback_info cbinfo);
+napi_value grow_output_pipe_js(napi_env env, napi_callback_info cbinfo);
+napi_value release_grown_pipe_js(napi_env env, napi_callback_info cbinfo);
+/** what a component's output pipe grows to once it fills (src/process/output-pipe.ts) */
+#define OUTPUT_PIPE_SIZE (256 * 1024)
+/** 1 when fd's pipe grew to OUTPUT_PIPE_SIZE (then grown_pipe_closed() once it is closed) */
+int grow_output_pipe(int fd);
+void grown_pipe_closed(void);
+napi_value relay_start(napi_env env, napi_callback_info cbinfo);
+napi_value relay_take(napi_env env, napi_callback_info cbinfo);
+napi_value relay_stop(napi_env env, napi_callback_info cbinfo);
+napi_value relay_follow(napi_env env, napi_callback_info cbinfo);
+napi_value claim_output(napi_env env, napi_callback_info cbinfo);
+napi_value release_output(napi_env env, napi_callback_info cbinfo);
 napi_value spawn_process(napi_env env, napi_callback_info cbinfo);
 napi_value foreground_group(napi_env env, napi_callback_info cbinfo);
 napi_value process_group(napi_env env, napi_callback_info cbinfo);

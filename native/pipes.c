@@ -64,18 +64,49 @@ napi_value write_some(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
-// setPipeSize(fd, size) -> the pipe's new capacity, or -errno (EPERM: past the user's pipe quota,
-// pipe-user-pages-soft, or above pipe-max-size). A pipe that a component fills gets room for
-// more, so it writes and we read in fewer, larger pieces (src/process/output-pipe.ts). By the raw
-// system call: glibc 2.28 and later bind fcntl() to fcntl64@GLIBC_2.28 (see spawn.c).
-napi_value set_pipe_size(napi_env env, napi_callback_info cbinfo) {
-  int32_t fd, size;
-  if (!get_two_int32(env, cbinfo, &fd, &size) || size <= 0) {
-    napi_throw_type_error(env, NULL, "setPipeSize(fd, size > 0)");
+// A component's output pipe that it fills (a read takes all 64 KiB) grows to OUTPUT_PIPE_SIZE, so
+// that it writes and we read a burst in a quarter of the pieces; at most MAX_GROWN_PIPES at once,
+// whether JavaScript reads it (src/process/output-pipe.ts) or a relay does (relay.c). The kernel
+// counts every pipe's capacity against its user's quota (/proc/sys/fs/pipe-user-pages-soft,
+// 16,384 pages by default), and that user is host-wide: without a user namespace, root in every
+// container of a node is one user. Past the quota each new pipe of that user gets two pages. So
+// only pipes a component actually fills grow, and at most 16 of them (1,024 pages: a sixteenth of
+// the quota); the rest keep 64 KiB. By the raw system call: glibc 2.28 and later bind fcntl() to
+// fcntl64@GLIBC_2.28 (see spawn.c).
+#define MAX_GROWN_PIPES 16
+static int grown_pipes;  // atomic: relays grow theirs from their own threads
+
+int grow_output_pipe(int fd) {
+  if (__atomic_add_fetch(&grown_pipes, 1, __ATOMIC_ACQ_REL) > MAX_GROWN_PIPES ||
+      syscall(SYS_fcntl, fd, F_SETPIPE_SZ, (long)OUTPUT_PIPE_SIZE) < OUTPUT_PIPE_SIZE) {
+    __atomic_sub_fetch(&grown_pipes, 1, __ATOMIC_ACQ_REL);
+    return 0;
+  }
+  return 1;
+}
+
+void grown_pipe_closed(void) { __atomic_sub_fetch(&grown_pipes, 1, __ATOMIC_ACQ_REL); }
+
+// growOutputPipe(fd) -> true when the pipe now holds OUTPUT_PIPE_SIZE (call releaseGrownPipe()
+// once it is closed); false past the cap, or when the kernel refused (EPERM past the quota)
+napi_value grow_output_pipe_js(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "growOutputPipe(fd)");
     return NULL;
   }
-  long capacity = syscall(SYS_fcntl, fd, F_SETPIPE_SZ, (long)size);
   napi_value result;
-  if (napi_create_int64(env, capacity >= 0 ? (int64_t)capacity : -(int64_t)errno, &result) != napi_ok) return NULL;
+  napi_get_boolean(env, grow_output_pipe(fd), &result);
   return result;
+}
+
+// releaseGrownPipe(): a pipe growOutputPipe grew is closed
+napi_value release_grown_pipe_js(napi_env env, napi_callback_info cbinfo) {
+  (void)env;
+  (void)cbinfo;
+  grown_pipe_closed();
+  return NULL;
 }

@@ -47,6 +47,11 @@ export class BatchWriter {
   private failed = false;
   /** writes handed to the stream whose callback has not run yet */
   private inFlight = 0;
+  /**
+   * The destination's token is ours (native/relay.c): a raw-mode component's relay writes to the
+   * same descriptor from its own thread, and must not put its lines in the middle of ours
+   */
+  private owned = false;
   private waiters: Array<() => void> = [];
   private flushWaiters: Array<() => void> = [];
   private readonly flushAt: number;
@@ -100,13 +105,18 @@ export class BatchWriter {
     }
     // what waits goes first
     this.flushNow();
-    if (this.blocked || !this.canWriteDirectly()) {
+    if (this.blocked || !this.canWriteDirectly() || !this.claim()) {
       this.write(Buffer.from(bytes));
       return;
     }
     const written = this.writeDirectly(bytes);
     if (written >= 0 && written < bytes.length) this.write(Buffer.from(bytes.subarray(written)));
     else this.releaseIfFlushed();
+  }
+
+  /** the destination's descriptor, when it has one we write to directly (process.stdout's, stderr's) */
+  get fd(): number | undefined {
+    return this.options.fd;
   }
 
   /** nothing waits: everything written so far was handed to the OS (or dropped) */
@@ -140,6 +150,8 @@ export class BatchWriter {
     const fd = this.options.fd;
     if (fd === undefined || this.failed || this.chunks.length === 0) return;
     if (this.inFlight > 0 || this.stream.writableLength > 0) return;
+    // a relay in the middle of its lines: ours would land inside them
+    if (!this.claim()) return;
     const chunks = this.chunks;
     this.chunks = [];
     this.pending = 0;
@@ -148,6 +160,7 @@ export class BatchWriter {
     } catch {
       // nothing more can be done at exit
     }
+    this.giveTokenBackIfIdle();
   }
 
   /** flushes, then ends the stream (for files; never call it on process.stdout) */
@@ -168,6 +181,8 @@ export class BatchWriter {
 
   private flushNow(): void {
     if (this.blocked || this.failed || this.chunks.length === 0) return;
+    // a relay is writing: onGranted comes back here once its chunk is out
+    if (!this.claim()) return;
     const chunks = this.chunks;
     this.chunks = [];
     this.pending = 0;
@@ -200,8 +215,33 @@ export class BatchWriter {
 
   /** whoever waits in flush() (a paused component: see attachOutput) goes on once nothing waits */
   private releaseIfFlushed(): void {
+    this.giveTokenBackIfIdle();
     if (this.flushWaiters.length > 0 && this.isFlushed()) this.release(this.flushWaiters);
   }
+
+  /** true when we may write to the descriptor now (the token is ours, or there is no descriptor) */
+  private claim(): boolean {
+    if (this.options.fd === undefined || this.owned) return true;
+    this.owned = loadNative().claimOutput(this.options.fd, this.onGranted);
+    return this.owned;
+  }
+
+  /** nothing of ours waits: relays may write again */
+  private giveTokenBackIfIdle(): void {
+    if (!this.owned || (!this.failed && (this.chunks.length > 0 || this.inFlight > 0))) return;
+    this.owned = false;
+    loadNative().releaseOutput(this.options.fd!);
+  }
+
+  /**
+   * A relay finished its chunk and passed the token to us. Claimed again rather than assumed:
+   * we may have taken and given it back meanwhile, and then it is not ours to keep
+   */
+  private readonly onGranted = (): void => {
+    if (!this.claim()) return;
+    this.flushNow();
+    this.releaseIfFlushed();
+  };
 
   /** nothing of ours or anyone's waits in the stream: the descriptor can be written directly */
   private canWriteDirectly(): boolean {
@@ -231,7 +271,10 @@ export class BatchWriter {
       this.flushNow();
       if (!this.blocked) this.release(this.waiters);
     }
-    if (this.isFlushed()) this.release(this.flushWaiters);
+    if (this.isFlushed()) {
+      this.giveTokenBackIfIdle();
+      this.release(this.flushWaiters);
+    }
   };
 
   private isFlushed(): boolean {
@@ -244,6 +287,7 @@ export class BatchWriter {
     for (const chunk of this.chunks) this.droppedBytes += chunk.length;
     this.chunks = [];
     this.pending = 0;
+    this.giveTokenBackIfIdle();
     this.release(this.waiters);
     this.release(this.flushWaiters);
   }

@@ -314,6 +314,13 @@ export interface OutputTap {
   idle(): void;
   /** the pipe ended; `dropped` as for data */
   end(dropped: number): void;
+  /**
+   * A relay (src/log/relay.ts) went past lines that could not stay in the buffer: what comes next
+   * begins at a newline, after bytes never given to data()
+   */
+  skipped(): void;
+  /** the lines a relay should give data(): the last keepLines of a burst, or -1 for every line */
+  keepLines(): number;
 }
 
 /** Every component's ring, the followers, and the count of dropped output bytes. */
@@ -401,8 +408,10 @@ export class LogBuffers {
     this.settle();
     const entry = { ids: ids ? new Set(ids) : undefined, listener };
     this.listeners.add(entry);
+    // raw output's relays (relay.ts) likewise give every line, at once, while anyone follows
+    if (this.listeners.size === 1) loadNative().relayFollow(true);
     return () => {
-      this.listeners.delete(entry);
+      if (this.listeners.delete(entry) && this.listeners.size === 0) loadNative().relayFollow(false);
     };
   }
 
@@ -506,6 +515,11 @@ export class LogBuffers {
     }
   }
 
+  /** @internal LineTap: bytes of `tap`'s pipe went by unseen, so what waits of it goes too */
+  skip(tap: LineTap): void {
+    this.queuedBytes -= tap.dropWaiting();
+  }
+
   /** @internal LineTap (a removed component's last run is not counted: its series is gone) */
   dropped(log: ComponentLog, bytes: number): void {
     if (bytes <= 0 || log.removed) return;
@@ -550,6 +564,14 @@ class LineTap implements OutputTap, LineConsumer {
     this.buffers.dropped(this.log, dropped);
     this.buffers.settle();
     this.splitter.end();
+  }
+
+  skipped(): void {
+    this.buffers.skip(this);
+  }
+
+  keepLines(): number {
+    return this.buffers.followers > 0 ? -1 : this.buffers.maxLines;
   }
 
   /** @internal LogBuffers.stage: `chunk` waits; returns the bytes of older chunks dropped for it */
@@ -618,7 +640,15 @@ class LineTap implements OutputTap, LineConsumer {
   }
 
   lines(bytes: Buffer, start: number, ends: Int32Array, n: number, time: number): void {
-    this.buffers.append(this.log, bytes, start, ends, n, false, false, this.stream, this.pid, time);
+    // a follower sees what each append keeps, at most <logBuffer lines>: a chunk holding more
+    // (a relay's take, a 256 KiB read) goes in as several, so that it sees every line
+    const most = this.buffers.followers > 0 ? Math.max(1, this.buffers.maxLines) : n;
+    for (let first = 0; first < n; first += most) {
+      const count = Math.min(most, n - first);
+      const from = first === 0 ? start : ends[first - 1]! + 1;
+      const pieceEnds = first === 0 && count === n ? ends : ends.subarray(first, first + count);
+      this.buffers.append(this.log, bytes, from, pieceEnds, count, false, false, this.stream, this.pid, time);
+    }
   }
 
   piece(bytes: Buffer, partial: boolean, time: number): void {

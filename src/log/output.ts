@@ -1,15 +1,16 @@
 // A component's stdout/stderr into the log (design.md §7). `json`: one record per line, with
 // `component` and `stream`; `raw`: the bytes go to our own stdout/stderr unchanged, whole lines at a
-// time so two components never interleave mid-line. The last partial line is flushed when the
+// time so two components never interleave mid-line (by a thread of the addon: relay.ts). The last partial line is flushed when the
 // stream ends (a crash loses nothing); a line longer than MAX_LINE is cut into pieces, so memory
 // stays bounded whatever a child prints; and when the destination is full we stop reading the
 // child (it then blocks on its own write) instead of buffering.
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from '../process/native.js';
-import { OutputPipe } from '../process/output-pipe.js';
+import { OutputPipe, RelayablePipe } from '../process/output-pipe.js';
 import type { LogBuffers, OutputTap } from './buffer.js';
 import { type LineConsumer, LineSplitter, MAX_LINE } from './line.js';
+import { relayOutput } from './relay.js';
 import type { LogSink, StdStream } from './sink.js';
 
 export { MAX_LINE };
@@ -41,6 +42,12 @@ export function attachOutput(
   sink: LogSink,
   tap?: OutputTap,
 ): Promise<void> {
+  if (source instanceof RelayablePipe) {
+    // raw output to a descriptor of ours: a thread relays it (relay.ts); else we read it here
+    const relayed = meta.mode === 'raw' ? relayOutput(source, sink.writer(meta.stream), tap) : undefined;
+    if (relayed) return relayed;
+    source = source.asPipe();
+  }
   const lines = new LineSplitter(
     meta.mode === 'raw' ? new RawLines(sink, meta.stream) : new JsonLines(sink, meta),
   );

@@ -91,6 +91,11 @@ export class LogSink {
     (stream === 'stdout' ? this.stdout : this.stderr).writeLent(bytes);
   }
 
+  /** the writer of our `stream` (stdout or stderr) */
+  writer(stream: StdStream): BatchWriter {
+    return stream === 'stdout' ? this.stdout : this.stderr;
+  }
+
   /** true while bytes written to our `stream` (stdout or stderr) wait to be handed to the OS */
   holding(stream: StdStream): boolean {
     return !(stream === 'stdout' ? this.stdout : this.stderr).idle;

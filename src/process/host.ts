@@ -20,8 +20,11 @@ export interface LaunchSpec {
   user?: string;
   /** tini mode hands the child our stdin; otherwise it has none */
   stdin: 'inherit' | 'ignore';
-  /** 'capture': stdout and stderr come back as pipes; 'inherit': the child writes to ours */
-  output: 'capture' | 'inherit';
+  /**
+   * 'capture': stdout and stderr come back as pipes; 'relay': the same, as RelayablePipes (raw
+   * output, which a thread may relay to ours); 'inherit': the child writes to ours
+   */
+  output: 'capture' | 'relay' | 'inherit';
   /** a descriptor (3 or more) to pipe back as well: readiness by fd, as with s6 */
   readyFd?: number;
   /** tini mode on a terminal: see SpawnSpec.terminal */

@@ -53,6 +53,14 @@ export interface NativeSpawnRequest {
   gid?: number;
 }
 
+/** a relay of native/relay.c (an N-API external: opaque here) */
+export type RelayHandle = { readonly __relay: unique symbol };
+
+/** relayTake's flags (native/relay.c NEWS_*) */
+export const RELAY_RESYNC = 1;
+export const RELAY_IDLE = 2;
+export const RELAY_ENDED = 4;
+
 export interface NativeAddon {
   /** prctl(PR_SET_CHILD_SUBREAPER, 1); false when the kernel refused */
   setChildSubreaper(): boolean;
@@ -70,13 +78,42 @@ export interface NativeAddon {
    * ENFILE...), so a spawn that cannot get its pipes is classified like any spawn failure.
    */
   makePipe(): [number, number];
-  /** F_SETPIPE_SZ: the pipe's new capacity, or -errno (EPERM: past the user's pipe quota) */
-  setPipeSize(fd: number, size: number): number;
+  /**
+   * A component's output pipe that it filled grows to 256 KiB (F_SETPIPE_SZ), unless 16 have
+   * already (the pipe quota is per user, host-wide: native/pipes.c) or the kernel refuses. true:
+   * call releaseGrownPipe() once it is closed.
+   */
+  growOutputPipe(fd: number): boolean;
+  releaseGrownPipe(): void;
   /**
    * One write(2) of bytes[start, end) to `fd`: how many bytes it took, or -errno (-EAGAIN when a
    * non-blocking descriptor is full). Never throws for the descriptor's answer.
    */
   writeSome(fd: number, bytes: Buffer, start: number, end: number): number;
+  /**
+   * Relays a raw-mode component's pipe `readFd` to our `destFd` in a thread of its own
+   * (native/relay.c), whole lines at a time; from then on `readFd` is the relay's. `onNews` is
+   * called (at most once per turn of the loop) when relayTake has something. Throws an Error whose
+   * `code` is the errno name (EAGAIN: no thread could be made; `readFd` is then still ours).
+   */
+  relayStart(readFd: number, destFd: number, keepLines: number, onNews: () => void): RelayHandle;
+  /**
+   * What went by since the last take, copied to the start of `out`: [length, RELAY_* flags,
+   * bytes that could not be written]; or -(the length needed) when `out` is too small. keepLines:
+   * the lines the log buffers keep (-1: every line, someone follows).
+   */
+  relayTake(relay: RelayHandle, out: Buffer, keepLines: number): [number, number, number] | number;
+  /** stop reading (the pipe is held open by a stray process); the end is told as usual */
+  relayStop(relay: RelayHandle): void;
+  /** someone follows the logs: every relay gives every line at once (false: no one does) */
+  relayFollow(on: boolean): void;
+  /**
+   * The token of destination `fd` (one writer at a time: relays and our own writer): true when it
+   * is ours until releaseOutput(fd); false when a relay writes, and onGranted() says when it is.
+   */
+  claimOutput(fd: number, onGranted: () => void): boolean;
+  /** everything we held for `fd` is with the OS: relays may write again */
+  releaseOutput(fd: number): void;
   /**
    * Starts `file` (searched in the PATH of `envp` when it has no slash) without forking Node:
    * vfork, then in the child the steps of libuv's (native/spawn.c). Returns its pid once it
@@ -139,7 +176,14 @@ type PassedThrough = Pick<
   | 'scanLines'
   | 'newlineFromEnd'
   | 'writeSome'
-  | 'setPipeSize'
+  | 'relayStart'
+  | 'relayTake'
+  | 'relayStop'
+  | 'relayFollow'
+  | 'claimOutput'
+  | 'releaseOutput'
+  | 'growOutputPipe'
+  | 'releaseGrownPipe'
   | 'jsonRecords'
   | 'sendSignal'
   | 'setBatchPolicy'
@@ -220,7 +264,14 @@ function wrap(raw: RawAddon): NativeAddon {
     scanLines: (bytes, start, end, ends) => raw.scanLines(bytes, start, end, ends),
     newlineFromEnd: (bytes, start, end, n) => raw.newlineFromEnd(bytes, start, end, n),
     writeSome: (fd, bytes, start, end) => raw.writeSome(fd, bytes, start, end),
-    setPipeSize: (fd, size) => raw.setPipeSize(fd, size),
+    growOutputPipe: (fd) => raw.growOutputPipe(fd),
+    releaseGrownPipe: () => raw.releaseGrownPipe(),
+    relayStart: (readFd, destFd, keepLines, onNews) => raw.relayStart(readFd, destFd, keepLines, onNews),
+    relayTake: (relay, out, keepLines) => raw.relayTake(relay, out, keepLines),
+    relayStop: (relay) => raw.relayStop(relay),
+    relayFollow: (on) => raw.relayFollow(on),
+    claimOutput: (fd, onGranted) => raw.claimOutput(fd, onGranted),
+    releaseOutput: (fd) => raw.releaseOutput(fd),
     jsonRecords: (bytes, start, ends, n, head, tail, out) =>
       raw.jsonRecords(bytes, start, ends, n, head, tail, out),
     trimMemory: () => raw.trimMemory(),

@@ -43,7 +43,7 @@ async function launch(spec: LaunchSpec, options: NodeHostOptions): Promise<Launc
   if (!planned.ok) throw new SpawnError(planned.message, planned.code, true);
   const { plan } = planned;
   if (plan.warning && firstTime(plan.warning)) options.warn?.(plan.warning);
-  const captured = spec.output === 'capture';
+  const captured = spec.output !== 'inherit';
   const stdio: StdioSlot[] = [
     spec.stdin,
     captured ? 'pipe' : childStdio(1),
@@ -60,6 +60,7 @@ async function launch(spec: LaunchSpec, options: NodeHostOptions): Promise<Launc
     env: childEnvironment(plan.env),
     ...(plan.uid !== undefined ? { uid: plan.uid, gid: plan.gid } : {}),
     stdio,
+    relayOutput: spec.output === 'relay',
     newGroup: true,
     ...(spec.terminal ? { terminal: spec.terminal } : {}),
   });

@@ -7,8 +7,10 @@
 // keeps (the log's held partial line, the in-memory buffers' waiting chunks, bytes its destination
 // could not take at once). Pausing (backpressure) and 'end' work as on any socket, and without a
 // handler it is an ordinary readable stream.
+import { closeSync } from 'node:fs';
 import { type ConnectOpts, Socket, type SocketConstructorOpts } from 'node:net';
-import { loadNative } from './native.js';
+import { Readable } from 'node:stream';
+import { loadNative, type RelayHandle } from './native.js';
 
 /** the most one read takes: an output pipe a component fills grows to this (see grow) */
 export const OUTPUT_READ_SIZE = 256 * 1024;
@@ -16,16 +18,6 @@ export const OUTPUT_READ_SIZE = 256 * 1024;
 const KERNEL_PIPE_SIZE = 64 * 1024;
 
 let sharedReadBuffer: Buffer | undefined;
-
-/**
- * At most this many output pipes grown at once. The kernel counts every pipe's capacity against
- * its user's quota (/proc/sys/fs/pipe-user-pages-soft, 16,384 pages by default), and that user is
- * host-wide: without a user namespace, root in every container of a node is one user. Past the
- * quota each new pipe of that user gets two pages. So only pipes a component actually fills grow,
- * and at most 16 of them (1,024 pages: a sixteenth of the quota); the rest keep 64 KiB.
- */
-const MAX_GROWN_PIPES = 16;
-let grownPipes = 0;
 
 /** what reads the chunks: `bytes` are lent for the call only */
 export type ChunkHandler = (bytes: Buffer) => void;
@@ -71,16 +63,81 @@ export class OutputPipe extends Socket {
 
   /**
    * The component filled its pipe (a read took all of it): room for OUTPUT_READ_SIZE, so that it
-   * writes and we read a burst in a quarter of the pieces. Refused past the quota (EPERM): it
-   * keeps its size.
+   * writes and we read a burst in a quarter of the pieces. Not past 16 grown pipes, nor past the
+   * user's pipe quota (native/pipes.c): it then keeps its size.
    */
   private grow(): void {
     this.grown = true;
-    if (grownPipes >= MAX_GROWN_PIPES) return;
-    if (loadNative().setPipeSize(this.readFd, OUTPUT_READ_SIZE) < OUTPUT_READ_SIZE) return;
-    grownPipes++;
-    this.once('close', () => {
-      grownPipes--;
-    });
+    if (!loadNative().growOutputPipe(this.readFd)) return;
+    this.once('close', () => loadNative().releaseGrownPipe());
+  }
+}
+
+/**
+ * The read end of a raw-mode component's stdout or stderr: relayed to our own by a thread of its
+ * own (relayTo, native/relay.c), or, where that cannot be (a destination that is no descriptor,
+ * no thread to be had), read as an OutputPipe (asPipe). Until one of them is chosen nothing
+ * reads it, so the component's first bytes wait in the pipe.
+ */
+export class RelayablePipe extends Readable {
+  private relay: RelayHandle | undefined;
+  private reader: OutputPipe | undefined;
+
+  constructor(private readonly readFd: number) {
+    super();
+  }
+
+  /**
+   * From now on a thread relays it to `destFd` (see NativeAddon.relayStart); undefined when no
+   * thread could be made (then use asPipe()). destroy() stops the relay; it is destroyed once
+   * the relay tells its end.
+   */
+  relayTo(destFd: number, keepLines: number, onNews: () => void): RelayHandle | undefined {
+    if (this.relay || this.reader || this.destroyed) return undefined;
+    try {
+      this.relay = loadNative().relayStart(this.readFd, destFd, keepLines, onNews);
+    } catch {
+      // EAGAIN (the thread limit) or ENOMEM: read through the loop instead
+      return undefined;
+    }
+    return this.relay;
+  }
+
+  /** the pipe read through the loop (its destroy() is this one's too) */
+  asPipe(): OutputPipe {
+    if (!this.reader) {
+      const pipe = new OutputPipe(this.readFd);
+      this.reader = pipe;
+      pipe.once('close', () => this.destroy());
+    }
+    return this.reader;
+  }
+
+  /** read as a plain stream: the bytes of asPipe(), copied through */
+  override _read(): void {
+    if (this.relay) return;
+    if (!this.reader) {
+      const pipe = this.asPipe();
+      pipe.on('data', (bytes: Buffer) => {
+        if (!this.push(bytes)) pipe.pause();
+      });
+      pipe.once('end', () => this.push(null));
+    }
+    this.reader?.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.relay) loadNative().relayStop(this.relay);
+    else if (this.reader) this.reader.destroy();
+    else closeQuietly(this.readFd);
+    callback(error);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
   }
 }

@@ -26,7 +26,7 @@ import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from './native.js';
-import { OutputPipe } from './output-pipe.js';
+import { OutputPipe, RelayablePipe } from './output-pipe.js';
 import { type ExitStatus, SpawnError } from './spawn-error.js';
 
 export { type ExitStatus, isFatalSpawnCode, SpawnError } from './spawn-error.js';
@@ -54,6 +54,8 @@ export interface SpawnSpec {
   gid?: number;
   /** index = the child's descriptor: [stdin, stdout, stderr, fd 3...] */
   stdio: readonly StdioSlot[];
+  /** stdout's and stderr's pipes come back as RelayablePipes (raw output: a thread may relay them) */
+  relayOutput?: boolean;
   /** its own session and process group, so one signal reaches all of its processes */
   newGroup: boolean;
   /**
@@ -182,7 +184,8 @@ export function spawnProcess(spec: SpawnSpec): Promise<Spawned> {
   // after a successful spawn, 'error' can only come from kill(); we signal groups ourselves
   child.on('error', () => {});
   const pipes = new Map<number, Readable>();
-  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(childFd, readFd));
+  for (const [childFd, readFd] of made)
+    pipes.set(childFd, readEnd(childFd, readFd, spec.relayOutput === true));
   return Promise.resolve({ pid, pipes, exited });
 }
 
@@ -240,7 +243,8 @@ function spawnNatively(
   });
   holdEventLoop();
   const pipes = new Map<number, Readable>();
-  for (const [childFd, readFd] of made) pipes.set(childFd, readEnd(childFd, readFd));
+  for (const [childFd, readFd] of made)
+    pipes.set(childFd, readEnd(childFd, readFd, spec.relayOutput === true));
   return Promise.resolve({ pid, pipes, exited });
 }
 
@@ -260,11 +264,12 @@ export function takeTerminalBack(): boolean {
 }
 
 /**
- * The read end of a pipe as a stream, read through libuv's event loop (never a thread); stdout's
- * and stderr's are OutputPipes (output-pipe.ts), read into one shared buffer.
+ * The read end of a pipe as a stream, read through libuv's event loop; stdout's and stderr's are
+ * OutputPipes (output-pipe.ts), read into one shared buffer, or RelayablePipes, which a thread of
+ * their own may relay instead (raw output).
  */
-function readEnd(childFd: number, fd: number): Readable {
-  if (childFd === 1 || childFd === 2) return new OutputPipe(fd);
+function readEnd(childFd: number, fd: number, relayable: boolean): Readable {
+  if (childFd === 1 || childFd === 2) return relayable ? new RelayablePipe(fd) : new OutputPipe(fd);
   const socket = new Socket({ fd, readable: true, writable: false });
   // a read error ends the copy (output.ts listens for 'close'); it must never be unhandled
   socket.on('error', () => socket.destroy());

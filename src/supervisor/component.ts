@@ -377,7 +377,7 @@ export class Component {
         env: spec.env,
         ...(spec.user !== undefined ? { user: spec.user } : {}),
         stdin: this.deps.inheritStdin ? 'inherit' : 'ignore',
-        output: spec.output === 'inherit' ? 'inherit' : 'capture',
+        output: spec.output === 'inherit' ? 'inherit' : spec.output === 'raw' ? 'relay' : 'capture',
         ...(fdReadiness !== undefined ? { readyFd: fdReadiness } : {}),
         ...(this.deps.terminal ? { terminal: this.deps.terminal } : {}),
       })

@@ -1,0 +1,65 @@
+// Raw output by a relay: a thread of the addon (native/relay.c) copies a component's pipe to our
+// stdout or stderr, whole lines at a time, taking turns with our own writer (BatchWriter) so
+// nothing interleaves mid-line. JavaScript only hears what went by: the lines the in-memory
+// buffers could keep (every line while someone follows), the bytes that could not be written,
+// a partial line let out after the idle second, and the end. A busy component's megabytes never
+// cross into the event loop, which is what let raw output keep up with tini's passthrough.
+import { loadNative, RELAY_ENDED, RELAY_IDLE, RELAY_RESYNC, type RelayHandle } from '../process/native.js';
+import type { RelayablePipe } from '../process/output-pipe.js';
+import type { BatchWriter } from './batch-writer.js';
+import type { OutputTap } from './buffer.js';
+
+/** where every relay's news is taken to (lent to the tap for the call): kept up to this size */
+const TAKE_BUFFER_KEPT = 1024 * 1024;
+let takeBuffer = Buffer.alloc(0);
+
+/**
+ * Relays `source` to `writer`'s descriptor. Resolves once the pipe ended and everything it gave was
+ * written (or counted as dropped); undefined when no relay could be started (the caller reads the
+ * pipe itself then).
+ */
+export function relayOutput(
+  source: RelayablePipe,
+  writer: BatchWriter,
+  tap?: OutputTap,
+): Promise<void> | undefined {
+  const fd = writer.fd;
+  if (fd === undefined) return undefined;
+  let relay: RelayHandle | undefined;
+  let ended = false;
+  let resolveEnded: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    resolveEnded = resolve;
+  });
+  const keepLines = () => tap?.keepLines() ?? 0;
+  const onNews = () => {
+    if (ended || !relay) return;
+    const native = loadNative();
+    let taken = native.relayTake(relay, takeBuffer, keepLines());
+    if (typeof taken === 'number') {
+      // more than the buffer holds: a buffer of that size (kept for next time only up to a bound)
+      const bigger = Buffer.allocUnsafe(-taken);
+      if (bigger.length <= TAKE_BUFFER_KEPT) takeBuffer = bigger;
+      taken = native.relayTake(relay, bigger, keepLines());
+      if (typeof taken === 'number') return; // cannot happen: nothing was taken in between
+      report(bigger, taken);
+    } else report(takeBuffer, taken);
+  };
+  const report = (buffer: Buffer, [length, flags, dropped]: [number, number, number]) => {
+    writer.droppedBytes += dropped;
+    if (tap) {
+      if (flags & RELAY_RESYNC) tap.skipped();
+      if (length > 0 || dropped > 0) tap.data(buffer.subarray(0, length), dropped);
+      if (flags & RELAY_IDLE) tap.idle();
+    }
+    if (flags & RELAY_ENDED) {
+      ended = true;
+      tap?.end(0);
+      source.destroy();
+      resolveEnded();
+    }
+  };
+  if (takeBuffer.length === 0) takeBuffer = Buffer.allocUnsafe(64 * 1024);
+  relay = source.relayTo(fd, keepLines(), onNews);
+  return relay ? done : undefined;
+}

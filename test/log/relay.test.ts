@@ -1,0 +1,185 @@
+// Raw output through the relay threads (src/log/relay.ts, native/relay.c), with the real CLI:
+// whole lines on a stdout shared with other relays and with the supervisor's own records, the
+// in-memory buffer after a burst it never saw whole, and a follower that sees every line.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, test } from 'node:test';
+import type { LogLine } from '../../src/log/buffer.js';
+import { socketRequest, supervise } from '../control/harness.js';
+import { makeTempDir, repoRoot } from '../helpers/paths.js';
+import { killAllStarted, runCli } from '../helpers/processes.js';
+import type { TestServer } from '../helpers/registry.js';
+import { waitFor } from '../helpers/wait.js';
+
+afterEach(() => killAllStarted());
+after(() => killAllStarted());
+
+const numberedLines = join(repoRoot, 'dist/test/fixtures/numbered-lines.js');
+const env = { S7SUPERVISOR_SOCKET: '', S7SUPERVISOR_REGISTRY: '', S7SUPERVISOR_HOME: '' };
+
+/**
+ * `count` lines "<tag><n, 6 digits><tag × size>", written in pieces of 7,919 bytes that end
+ * anywhere in a line, then it sleeps (so it stays running)
+ */
+function tagged(tag: string, count: number, size: number, output: 'raw' | 'json'): TestServer {
+  const script = [
+    `let s = ''; for (let i = 0; i < ${count}; i++) s += '${tag}' + String(i).padStart(6, '0') + '${tag}'.repeat(${size}) + '\\n';`,
+    `const all = Buffer.from(s); let at = 0;`,
+    `while (at < all.length) at += require('node:fs').writeSync(1, all, at, Math.min(7919, all.length - at));`,
+    'setInterval(() => {}, 1000);',
+  ].join('\n');
+  return {
+    id: tag.toLowerCase(),
+    command: process.execPath,
+    args: ['-e', script],
+    stopTimeout: 2,
+    extra: `<output>${output}</output><restart policy="never"/>`,
+  };
+}
+
+test('two raw components, a json one and the supervisor itself share stdout line by line: nothing interleaves, nothing is lost', async () => {
+  const count = 30_000;
+  const sup = await supervise([
+    tagged('A', count, 10, 'raw'),
+    tagged('B', count, 200, 'raw'),
+    tagged('C', count, 50, 'json'),
+  ]);
+  const stdout = sup.run.stdout;
+  const seen = { A: 0, B: 0, C: 0 };
+  let checked = 0;
+  let records = 0;
+  // every line is a whole record or a whole line of A or B, each component's in order
+  const check = () => {
+    for (; checked < stdout.length; checked++) {
+      const line = stdout[checked]!;
+      let tag: 'A' | 'B' | 'C';
+      let text = line;
+      if (line.startsWith('{')) {
+        const record = JSON.parse(line) as { component?: string; msg?: string };
+        records++;
+        if (record.component !== 'c' || !record.msg?.startsWith('C')) continue;
+        tag = 'C';
+        text = record.msg;
+      } else {
+        tag = line[0] as 'A' | 'B';
+        assert.ok(
+          tag === 'A' || tag === 'B',
+          `a line that is neither a record nor A's or B's: ${line.slice(0, 80)}`,
+        );
+      }
+      const size = { A: 10, B: 200, C: 50 }[tag];
+      assert.equal(text, `${tag}${String(seen[tag]).padStart(6, '0')}${tag.repeat(size)}`);
+      seen[tag]++;
+    }
+    return seen.A === count && seen.B === count && seen.C === count;
+  };
+  await waitFor(check, {
+    timeout: 60_000,
+    message: `${count} lines of each (so far ${JSON.stringify(seen)})`,
+  });
+  assert.ok(records > count, 'the supervisor records and C were there too');
+  process.kill(sup.run.pid, 'SIGTERM');
+  assert.equal(await sup.run.exited, 0);
+  check();
+  assert.deepEqual(seen, { A: count, B: count, C: count });
+});
+
+test('after a burst the buffer holds exactly the last <logBuffer lines> of a raw component, and stdout every line', async () => {
+  const count = 200_000;
+  const sup = await supervise(
+    [
+      {
+        id: 'burst',
+        command: 'sh',
+        args: ['-c', `"${process.execPath}" ${numberedLines} --count ${count} --size 60; exec sleep 1000`],
+        stopTimeout: 2,
+        extra: '<output>raw</output>',
+      },
+    ],
+    { config: '<logBuffer lines="100"/>' },
+  );
+  const last = `line ${String(count).padStart(7, '0')}`;
+  const lines = await waitFor(
+    async () => {
+      const { status, body } = await socketRequest(sup.socket, '/api/v1/logs?tail=all&component=burst');
+      if (status !== 200) return undefined;
+      const rows = body
+        .split('\n')
+        .filter(Boolean)
+        .map((row) => JSON.parse(row) as LogLine)
+        .filter((l) => l.component === 'burst');
+      return rows.at(-1)?.msg.startsWith(last) ? rows : undefined;
+    },
+    { timeout: 30_000, message: 'the last line of the burst in the buffer' },
+  );
+  assert.deepEqual(
+    lines.map((l) => l.msg.slice(0, 12)),
+    Array.from({ length: 100 }, (_, i) => `line ${String(count - 99 + i).padStart(7, '0')}`),
+  );
+  const seqs = lines.map((l) => l.seq);
+  assert.deepEqual(
+    seqs,
+    [...seqs].sort((a, b) => a - b),
+    'in arrival order',
+  );
+  const printed = await waitFor(
+    () => {
+      const got = sup.run.stdout.filter((l) => l.startsWith('line '));
+      return got.length >= count ? got : undefined;
+    },
+    { timeout: 30_000, message: 'every line on stdout' },
+  );
+  assert.equal(printed.length, count);
+  printed.forEach((line, i) => {
+    if (!line.startsWith(`line ${String(i + 1).padStart(7, '0')}`))
+      assert.fail(`line ${i + 1}: ${line.slice(0, 40)}`);
+  });
+});
+
+test('a follower sees every line of a raw burst, in order, while the buffer keeps only its last lines', async () => {
+  // 180 KB, more than a take of 100 lines, and less than the 1 MiB a follower may leave unread
+  // before it is dropped (to resume from what the buffer keeps: src/http/sse.ts)
+  const count = 3_000;
+  const go = join(makeTempDir(), 'go');
+  const sup = await supervise(
+    [
+      {
+        id: 'burst',
+        command: 'sh',
+        args: [
+          '-c',
+          `while [ ! -e ${go} ]; do sleep 0.02; done; "${process.execPath}" ${numberedLines} --count ${count} --size 60; exec sleep 1000`,
+        ],
+        stopTimeout: 2,
+        extra: '<output>raw</output>',
+      },
+    ],
+    { config: '<logBuffer lines="100"/>' },
+  );
+  const component = await sup.component('burst');
+  assert.ok(component?.pid);
+  const follow = runCli(['logs', '-f', '-n', '0', '--json', 'burst', '--socket', sup.socket], { env });
+  await waitFor(
+    async () => {
+      const body = (await socketRequest(sup.socket, '/api/v1/debug/listeners')).body;
+      return (JSON.parse(body) as { logs: { followers: number } }).logs.followers === 1;
+    },
+    { message: 'the follower connected' },
+  );
+  writeFileSync(go, '');
+  const got = await waitFor(
+    () => {
+      const rows = follow.stdout.filter(Boolean).map((row) => JSON.parse(row) as LogLine);
+      return rows.length >= count ? rows : undefined;
+    },
+    { timeout: 60_000, message: `${count} lines to the follower (so far ${follow.stdout.length}; stderr ${follow.stderr.join(" ")}; exit ${follow.exitCode()}; stdout of run ${sup.run.stdout.filter((l) => l.startsWith("line ")).length}: ${sup.run.stdout.slice(-3).join(" | ")})` },
+  );
+  assert.equal(got.length, count);
+  got.forEach((line, i) => {
+    if (!line.msg.startsWith(`line ${String(i + 1).padStart(7, '0')}`))
+      assert.fail(`line ${i + 1}: ${line.msg.slice(0, 40)}`);
+  });
+  process.kill(follow.pid, 'SIGINT');
+  assert.equal(await follow.exited, 130);
+});
