@@ -312,6 +312,20 @@ static void emit(relay *r, const uint8_t *bytes, size_t length, int flags) {
   tell(r, flags, dropped);
 }
 
+// the longest start of bytes[0, n) that does not end inside a UTF-8 sequence (n when it does not,
+// or when what ends it is no valid sequence): a long line's pieces are cut between characters
+static size_t utf8_boundary(const uint8_t *bytes, size_t n) {
+  size_t i = n, continuation = 0;
+  while (i > 0 && continuation < 3 && (bytes[i - 1] & 0xc0) == 0x80) {
+    i--;
+    continuation++;
+  }
+  if (i == 0) return n;
+  const uint8_t lead = bytes[i - 1];
+  const size_t size = lead >= 0xf8 ? 0 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return size > continuation + 1 ? i - 1 : n;
+}
+
 static void relay_main(void *arg) {
   relay *r = arg;
   // signals are the main thread's business (sigprocmask acts on this thread alone on Linux)
@@ -323,14 +337,17 @@ static void relay_main(void *arg) {
   uint8_t *buffer = malloc(READ_SIZE + MAX_LINE);
   size_t held = 0;
   int grown = 0, tried_growing = 0;
-  // when the last bytes came: a partial line is let out once it waited IDLE_FLUSH_MS
+  // when the last bytes came: a partial line is let out once it waited IDLE_FLUSH_MS (once: what
+  // is left of it then is the start of a character, which waits for the rest)
   uint64_t held_since = 0;
+  int idle_flushed = 0;
   while (buffer) {
     struct pollfd ready[2] = {{r->in, POLLIN, 0}, {r->wake, POLLIN, 0}};
     const int news_wait = news_wait_ms(r);
-    const uint64_t idle_due = held > 0 ? held_since + (uint64_t)IDLE_FLUSH_MS * 1000000 : 0;
+    const int idle_pending = held > 0 && !idle_flushed;
+    const uint64_t idle_due = idle_pending ? held_since + (uint64_t)IDLE_FLUSH_MS * 1000000 : 0;
     int wait = -1;
-    if (held > 0) {
+    if (idle_pending) {
       uint64_t now = uv_hrtime();
       wait = now >= idle_due ? 0 : (int)((idle_due - now) / 1000000) + 1;
     }
@@ -343,10 +360,14 @@ static void relay_main(void *arg) {
     if (ready[1].revents & POLLIN) break;
     if (n_ready == 0) {
       // the news is told at the top of the loop; a partial line waits for its whole second
-      if (held == 0 || uv_hrtime() < idle_due) continue;
-      // a partial line that waited long enough with nothing more coming: let out as a piece
-      emit(r, buffer, held, NEWS_IDLE);
-      held = 0;
+      if (!idle_pending || uv_hrtime() < idle_due) continue;
+      // a partial line that waited long enough with nothing more coming: let out as a piece, up
+      // to the last whole character
+      const size_t piece = utf8_boundary(buffer, held);
+      emit(r, buffer, piece, NEWS_IDLE);
+      held -= piece;
+      memmove(buffer, buffer + piece, held);
+      idle_flushed = 1;
       continue;
     }
     ssize_t n = read(r->in, buffer + held, READ_SIZE + MAX_LINE - held);
@@ -356,6 +377,7 @@ static void relay_main(void *arg) {
     }
     if (n == 0) break;
     held_since = uv_hrtime();
+    idle_flushed = 0;
     if (n >= KERNEL_PIPE_SIZE && !tried_growing) {
       tried_growing = 1;
       grown = grow_output_pipe(r->in);
@@ -363,8 +385,8 @@ static void relay_main(void *arg) {
     size_t total = held + (size_t)n;
     const uint8_t *newline = memrchr(buffer + held, '\n', (size_t)n);
     size_t whole = newline ? (size_t)(newline - buffer) + 1 : 0;
-    // a line too long to hold goes out in pieces, as the log cuts it
-    if (total - whole >= MAX_LINE) whole = total;
+    // a line too long to hold goes out in pieces, cut between characters as the log cuts it
+    if (total - whole >= MAX_LINE) whole = utf8_boundary(buffer, total);
     if (whole > 0) emit(r, buffer, whole, 0);
     held = total - whole;
     memmove(buffer, buffer + whole, held);

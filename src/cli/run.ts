@@ -13,6 +13,7 @@ import { SnapshotCache } from '../http/snapshot-cache.js';
 import { LogBuffers } from '../log/buffer.js';
 import { createLogger, flushLogger, levelFromTracelevel, logSink } from '../log/logger.js';
 import { outputAttacher } from '../log/output.js';
+import { relaysEnded } from '../log/relay.js';
 import { version } from '../meta/version.js';
 import { createResourceReader } from '../metrics/resources.js';
 import { NativeAddonError } from '../process/native.js';
@@ -28,7 +29,7 @@ import { locateRegistry } from '../registry/locate.js';
 import type { Registry } from '../registry/model.js';
 import { tiniComponentId, tiniRegistry } from '../registry/tini.js';
 import { quoted } from '../registry/values.js';
-import { CLOSE_LISTENERS_MS, FINAL_FLUSH_MS, withinDeadline } from '../supervisor/deadline.js';
+import { CLOSE_LISTENERS_MS, FINAL_FLUSH_MS, RELAYS_END_MS, withinDeadline } from '../supervisor/deadline.js';
 import {
   EXIT_CANNOT_EXECUTE,
   EXIT_GAVE_UP,
@@ -244,6 +245,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   );
   if (!(await withinDeadline(closed, CLOSE_LISTENERS_MS)))
     logger.warn('the HTTP listeners did not close in time: exiting anyway');
+  // the components are gone: what the last of them printed may still be in a relay's hands (raw
+  // output), and is out within moments once its pipe ends; a stray process holding a pipe open
+  // only delays the exit by the bound
+  await withinDeadline(relaysEnded(), RELAYS_END_MS);
   logger.info({ exitCode: code }, 'supervisor exiting');
   // nobody reading our stdout must not keep us alive: what cannot be written in time is lost
   await withinDeadline(flushLogger(logger), FINAL_FLUSH_MS);

@@ -13,6 +13,18 @@ import type { OutputTap } from './buffer.js';
 const TAKE_BUFFER_KEPT = 1024 * 1024;
 let takeBuffer = Buffer.alloc(0);
 
+/** every relay not ended yet (see relaysEnded) */
+const running = new Set<Promise<void>>();
+
+/**
+ * Resolves once every relay has told its end: at exit, the last lines a component printed before
+ * it went are still in a relay's hands (the caller bounds the wait: a stray process may hold a
+ * pipe open).
+ */
+export async function relaysEnded(): Promise<void> {
+  await Promise.all(running);
+}
+
 /**
  * Relays `source` to `writer`'s descriptor. Resolves once the pipe ended and everything it gave was
  * written (or counted as dropped); undefined when no relay could be started (the caller reads the
@@ -61,5 +73,8 @@ export function relayOutput(
   };
   if (takeBuffer.length === 0) takeBuffer = Buffer.allocUnsafe(64 * 1024);
   relay = source.relayTo(fd, keepLines(), onNews);
-  return relay ? done : undefined;
+  if (!relay) return undefined;
+  running.add(done);
+  void done.then(() => running.delete(done));
+  return done;
 }

@@ -18,5 +18,10 @@ export function withinDeadline(promise: Promise<unknown>, ms: number): Promise<b
 export const AFTER_KILL_GRACE_MS = 5000;
 /** How long the last log records may take to reach a reader before we exit without them. */
 export const FINAL_FLUSH_MS = 2000;
+/**
+ * How long, at exit, the relays of raw output may take to write what the components printed last
+ * (their pipes have ended by then, unless a stray process holds one, or our stdout is stalled).
+ */
+export const RELAYS_END_MS = 1000;
 /** How long closing the listeners (and their clients) may take. */
 export const CLOSE_LISTENERS_MS = 2000;

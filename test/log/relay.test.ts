@@ -183,3 +183,72 @@ test('a follower sees every line of a raw burst, in order, while the buffer keep
   process.kill(follow.pid, 'SIGINT');
   assert.equal(await follow.exited, 130);
 });
+
+test('a raw partial line left waiting (a prompt) goes out after a second, without tearing a character', async () => {
+  const flag = join(makeTempDir(), 'go-on');
+  // "Password: c" and the first byte of "é"; the rest once the test has seen the prompt
+  const script = `
+    const { existsSync } = require('node:fs');
+    process.stdout.write(Buffer.from([...Buffer.from('Password: c'), 0xc3]));
+    const wait = setInterval(() => {
+      if (!existsSync(${JSON.stringify(flag)})) return;
+      clearInterval(wait);
+      process.stdout.write(Buffer.from([0xa9, 0x0a]));
+    }, 20);`;
+  const sup = await supervise([
+    { id: 'prompt', command: process.execPath, args: ['-e', script], extra: '<output>raw</output>' },
+  ]);
+  const tail = async () =>
+    (await socketRequest(sup.socket, '/api/v1/logs?tail=all')).body
+      .split('\n')
+      .filter(Boolean)
+      .map((row) => JSON.parse(row) as LogLine);
+  // the tap hears of the idle second when the relay has let the prompt out
+  await waitFor(async () => (await tail()).some((l) => l.msg === 'Password: c' && l.partial), {
+    message: 'the prompt in the buffer, as a partial line',
+  });
+  // a record of the supervisor's own right after it: the held byte of é would show between them
+  process.kill(sup.run.pid, 'SIGHUP');
+  const line = await waitFor(() => sup.run.stdout.find((l) => l.includes('SIGHUP received')), {
+    message: 'the SIGHUP record',
+  });
+  assert.ok(line.startsWith('Password: c{"level":30'), `the prompt, then the record: ${line.slice(0, 40)}`);
+  writeFileSync(flag, '');
+  await waitFor(() => sup.run.stdout.includes('é'), { message: 'é on stdout, whole' });
+  assert.ok(!sup.run.stdout.some((l) => l.includes('\uFFFD')), 'no character torn on stdout');
+  await waitFor(async () => (await tail()).some((l) => l.msg === 'é'), { message: 'é in the buffer' });
+});
+
+test('what a raw component prints as it stops is on stdout before the supervisor exits', async () => {
+  // 5,000 lines of 100 bytes on SIGTERM, then exit: they reach the relay as the run ends. Written
+  // with writeSync to a descriptor Node leaves blocking (console.log would make it non-blocking,
+  // and a full pipe would then take only part of the write)
+  const script = `
+    const { writeSync } = require('node:fs');
+    process.on('SIGTERM', () => {
+      let s = '';
+      for (let i = 0; i < 5000; i++) s += 'bye ' + String(i).padStart(6, '0') + ' ' + 'z'.repeat(88) + '\\n';
+      const bytes = Buffer.from(s);
+      for (let at = 0; at < bytes.length; ) at += writeSync(1, bytes, at);
+      process.exit(0);
+    });
+    writeSync(1, 'leaving: ready\\n');
+    setInterval(() => {}, 1000);`;
+  const sup = await supervise([
+    { id: 'leaving', command: process.execPath, args: ['-e', script], extra: '<output>raw</output>' },
+  ]);
+  await waitFor(() => sup.run.stdout.includes('leaving: ready'), { message: 'its SIGTERM handler in' });
+  // a reader that is slow just then: 500 KB do not fit in its socket, so the relay is still
+  // writing when the component is gone, and the supervisor must wait for it
+  const stdout = sup.run.child.stdout!;
+  stdout.pause();
+  process.kill(sup.run.pid, 'SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  stdout.resume();
+  assert.equal(await sup.run.exited, 0);
+  const byes = sup.run.stdout.filter((l) => l.startsWith('bye '));
+  assert.equal(byes.length, 5000);
+  assert.equal(byes.at(-1), `bye 004999 ${'z'.repeat(88)}`);
+  const exiting = sup.run.stdout.findIndex((l) => l.includes('"supervisor exiting"'));
+  assert.ok(exiting > sup.run.stdout.lastIndexOf(byes.at(-1)!), 'before the last record');
+});
