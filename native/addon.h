@@ -35,6 +35,8 @@ napi_value set_batch_policy(napi_env env, napi_callback_info cbinfo);
 /** the two int32 arguments of a call such as sendSignal(pid, signal): 1, or 0 when they are not
  *  there (the caller throws its own TypeError naming the call) */
 int get_two_int32(napi_env env, napi_callback_info cbinfo, int32_t *first, int32_t *second);
+/** the same for a call of one int32 argument (releaseOutput(fd)...) */
+int get_one_int32(napi_env env, napi_callback_info cbinfo, int32_t *value);
 
 /** throws an Error whose code is the errno's name (ENOENT, EMFILE...; EIO for the rare rest, as
  *  JavaScript gets it) and whose message is "WHAT: strerror(err)" */

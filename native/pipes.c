@@ -90,11 +90,8 @@ void grown_pipe_closed(void) { __atomic_sub_fetch(&grown_pipes, 1, __ATOMIC_ACQ_
 // growOutputPipe(fd) -> true when the pipe now holds OUTPUT_PIPE_SIZE (call releaseGrownPipe()
 // once it is closed); false past the cap, or when the kernel refused (EPERM past the quota)
 napi_value grow_output_pipe_js(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+  if (!get_one_int32(env, cbinfo, &fd)) {
     napi_throw_type_error(env, NULL, "growOutputPipe(fd)");
     return NULL;
   }

@@ -643,11 +643,8 @@ napi_value claim_output(napi_env env, napi_callback_info cbinfo) {
 
 // releaseOutput(fd): JavaScript handed everything it held to the OS; relays may write again
 napi_value release_output(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+  if (!get_one_int32(env, cbinfo, &fd)) {
     napi_throw_type_error(env, NULL, "releaseOutput(fd)");
     return NULL;
   }
@@ -659,13 +656,10 @@ napi_value release_output(napi_env env, napi_callback_info cbinfo) {
   return NULL;
 }
 
-// relayFollow(on): someone follows the logs (on), or no one does any more
+// relayFollow(on: 0 | 1): someone follows the logs (1), or no one does any more (0)
 napi_value relay_follow(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 1;
-  napi_value argv[1];
-  bool on;
-  if (napi_get_cb_info(env, cbinfo, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
-      napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+  int32_t on;
+  if (!get_one_int32(env, cbinfo, &on)) {
     napi_throw_type_error(env, NULL, "relayFollow(on)");
     return NULL;
   }

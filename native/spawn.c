@@ -88,6 +88,13 @@ static const char *errno_name(int err) {
   }
 }
 
+int get_one_int32(napi_env env, napi_callback_info cbinfo, int32_t *value) {
+  size_t argc = 1;
+  napi_value args[1];
+  return napi_get_cb_info(env, cbinfo, &argc, args, NULL, NULL) == napi_ok && argc >= 1 &&
+         napi_get_value_int32(env, args[0], value) == napi_ok;
+}
+
 int get_two_int32(napi_env env, napi_callback_info cbinfo, int32_t *first, int32_t *second) {
   size_t argc = 2;
   napi_value args[2];

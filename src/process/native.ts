@@ -179,7 +179,6 @@ type PassedThrough = Pick<
   | 'relayStart'
   | 'relayTake'
   | 'relayStop'
-  | 'relayFollow'
   | 'claimOutput'
   | 'releaseOutput'
   | 'growOutputPipe'
@@ -190,6 +189,7 @@ type PassedThrough = Pick<
 >;
 
 interface RawAddon extends PassedThrough {
+  relayFollow(on: 0 | 1): void;
   spawn(
     file: string,
     argv: readonly string[],
@@ -269,7 +269,7 @@ function wrap(raw: RawAddon): NativeAddon {
     relayStart: (readFd, destFd, keepLines, onNews) => raw.relayStart(readFd, destFd, keepLines, onNews),
     relayTake: (relay, out, keepLines) => raw.relayTake(relay, out, keepLines),
     relayStop: (relay) => raw.relayStop(relay),
-    relayFollow: (on) => raw.relayFollow(on),
+    relayFollow: (on) => raw.relayFollow(on ? 1 : 0),
     claimOutput: (fd, onGranted) => raw.claimOutput(fd, onGranted),
     releaseOutput: (fd) => raw.releaseOutput(fd),
     jsonRecords: (bytes, start, ends, n, head, tail, out) =>
