@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -334,14 +335,17 @@ static void relay_main(void *arg) {
   sigprocmask(SIG_BLOCK, &all, NULL);
   // named for ps -L and top -H
   prctl(PR_SET_NAME, "s7-relay", 0, 0, 0);
-  uint8_t *buffer = malloc(READ_SIZE + MAX_LINE);
+  // mapped at the first byte, not before: a component that prints nothing (or has not yet) costs
+  // its relay a stack and nothing else (no buffer, no malloc arena of this thread)
+  uint8_t *buffer = NULL;
+  const size_t buffer_size = READ_SIZE + MAX_LINE;
   size_t held = 0;
   int grown = 0, tried_growing = 0;
   // when the last bytes came: a partial line is let out once it waited IDLE_FLUSH_MS (once: what
   // is left of it then is the start of a character, which waits for the rest)
   uint64_t held_since = 0;
   int idle_flushed = 0;
-  while (buffer) {
+  for (;;) {
     struct pollfd ready[2] = {{r->in, POLLIN, 0}, {r->wake, POLLIN, 0}};
     const int news_wait = news_wait_ms(r);
     const int idle_pending = held > 0 && !idle_flushed;
@@ -370,7 +374,13 @@ static void relay_main(void *arg) {
       idle_flushed = 1;
       continue;
     }
-    ssize_t n = read(r->in, buffer + held, READ_SIZE + MAX_LINE - held);
+    if (!buffer) {
+      void *mapped = mmap(NULL, buffer_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      // no memory for it: the pipe is closed, and the component gets EPIPE as from a reader gone
+      if (mapped == MAP_FAILED) break;
+      buffer = mapped;
+    }
+    ssize_t n = read(r->in, buffer + held, buffer_size - held);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       break;
@@ -393,7 +403,7 @@ static void relay_main(void *arg) {
   }
   // the last partial line: nothing is lost when a component ends mid-line
   if (held > 0) emit(r, buffer, held, 0);
-  free(buffer);
+  if (buffer) munmap(buffer, buffer_size);
   close(r->in);
   if (grown) grown_pipe_closed();
   uv_mutex_lock(&r->lock);
