@@ -235,8 +235,12 @@ static void set_aside(relay *r, chunk *c) {
   uv_mutex_lock(&r->lock);
   const int32_t keep = lines_to_keep(r);
   if (keep < 0) {
-    while (r->observed_length > 0 && r->observed_length + length > FOLLOWED_MAX && !stopping(r))
+    while (r->observed_length > 0 && r->observed_length + length > FOLLOWED_MAX && !stopping(r)) {
+      // told now, not at the top of the loop: lines set aside before the follower came may be
+      // waiting untold (notify_lines), and only a take ends this wait
+      notify(r);
       uv_cond_wait(&r->taken, &r->lock);
+    }
     append_observed(r, bytes, length);
   } else if (keep > 0 && length > 0) {
     ssize_t from = nth_newline_from_end(bytes, length, (size_t)keep + 1);
@@ -518,7 +522,16 @@ napi_value relay_start(napi_env env, napi_callback_info cbinfo) {
     return NULL;
   }
   r->thread_started = 1;
-  if (napi_create_external(env, r, handle_finalized, NULL, &handle) != napi_ok) return NULL;
+  if (napi_create_external(env, r, handle_finalized, NULL, &handle) != napi_ok) {
+    // the thread runs and owns the fd now: stop it (its end frees r but for this handle's share)
+    r->refs--;
+    __atomic_store_n(&r->stopping, 1, __ATOMIC_RELEASE);
+    uint64_t one = 1;
+    ssize_t written = write(r->wake, &one, sizeof one);
+    (void)written;
+    napi_throw_error(env, "ERELAY", "relayStart: napi_create_external failed (the relay closes the pipe)");
+    return NULL;
+  }
   return handle;
 }
 

@@ -236,8 +236,16 @@ export class BatchWriter {
   /**
    * A relay finished its chunk and passed the token to us. Claimed again rather than assumed:
    * we may have taken and given it back meanwhile, and then it is not ours to keep
+   * (releaseOutput gives the token back only when it is JavaScript's)
    */
   private readonly onGranted = (): void => {
+    if (this.chunks.length === 0 && this.inFlight === 0) {
+      // nothing to write any more (a flush went out meanwhile): give back what the grant gave,
+      // rather than ask again and make the relays wait for a grant we do not need
+      if (this.owned) this.giveTokenBackIfIdle();
+      else loadNative().releaseOutput(this.options.fd!);
+      return;
+    }
     if (!this.claim()) return;
     this.flushNow();
     this.releaseIfFlushed();

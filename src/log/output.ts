@@ -46,6 +46,8 @@ export function attachOutput(
     // raw output to a descriptor of ours: a thread relays it (relay.ts); else we read it here
     const relayed = meta.mode === 'raw' ? relayOutput(source, sink.writer(meta.stream), tap) : undefined;
     if (relayed) return relayed;
+    // a relay that failed once it had the pipe closed it: nothing more to read
+    if (source.destroyed) return Promise.resolve();
     source = source.asPipe();
   }
   const lines = new LineSplitter(

@@ -11,6 +11,8 @@ import type { OutputTap } from './buffer.js';
 
 /** where every relay's news is taken to (lent to the tap for the call): kept up to this size */
 const TAKE_BUFFER_KEPT = 1024 * 1024;
+/** what a relay may add between a take that did not fit and the next: one read and a held line */
+const TAKE_ROOM = 320 * 1024;
 let takeBuffer = Buffer.alloc(0);
 
 /** every relay not ended yet (see relaysEnded) */
@@ -47,28 +49,37 @@ export function relayOutput(
   const onNews = () => {
     if (ended || !relay) return;
     const native = loadNative();
-    let taken = native.relayTake(relay, takeBuffer, keepLines());
-    if (typeof taken === 'number') {
-      // more than the buffer holds: a buffer of that size (kept for next time only up to a bound)
-      const bigger = Buffer.allocUnsafe(-taken);
-      if (bigger.length <= TAKE_BUFFER_KEPT) takeBuffer = bigger;
-      taken = native.relayTake(relay, bigger, keepLines());
-      if (typeof taken === 'number') return; // cannot happen: nothing was taken in between
-      report(bigger, taken);
-    } else report(takeBuffer, taken);
+    let buffer = takeBuffer;
+    let taken = native.relayTake(relay, buffer, keepLines());
+    // more than the buffer holds: one of the size asked for, with room for what the relay may add
+    // meanwhile (it keeps what waits for us under 2 MiB plus a read); taken again until it fits,
+    // since the relay tells us only once until we do (kept for next time only up to a bound)
+    while (typeof taken === 'number') {
+      buffer = Buffer.allocUnsafe(-taken + TAKE_ROOM);
+      if (buffer.length <= TAKE_BUFFER_KEPT) takeBuffer = buffer;
+      taken = native.relayTake(relay, buffer, keepLines());
+    }
+    report(buffer, taken);
   };
   const report = (buffer: Buffer, [length, flags, dropped]: [number, number, number]) => {
     writer.droppedBytes += dropped;
-    if (tap) {
-      if (flags & RELAY_RESYNC) tap.skipped();
-      if (length > 0 || dropped > 0) tap.data(buffer.subarray(0, length), dropped);
-      if (flags & RELAY_IDLE) tap.idle();
-    }
-    if (flags & RELAY_ENDED) {
-      ended = true;
-      tap?.end(0);
-      source.destroy();
-      resolveEnded();
+    try {
+      if (tap) {
+        if (flags & RELAY_RESYNC) tap.skipped();
+        if (length > 0 || dropped > 0) tap.data(buffer.subarray(0, length), dropped);
+        if (flags & RELAY_IDLE) tap.idle();
+      }
+    } finally {
+      // the end is told once: whatever the buffers did with the lines, the copy is over
+      if (flags & RELAY_ENDED) {
+        ended = true;
+        try {
+          tap?.end(0);
+        } finally {
+          source.destroy();
+          resolveEnded();
+        }
+      }
     }
   };
   if (takeBuffer.length === 0) takeBuffer = Buffer.allocUnsafe(64 * 1024);

@@ -82,6 +82,8 @@ export class OutputPipe extends Socket {
 export class RelayablePipe extends Readable {
   private relay: RelayHandle | undefined;
   private reader: OutputPipe | undefined;
+  /** a relay that failed after it started took the descriptor (it closes it) */
+  private relayTook = false;
 
   constructor(private readonly readFd: number) {
     super();
@@ -96,8 +98,13 @@ export class RelayablePipe extends Readable {
     if (this.relay || this.reader || this.destroyed) return undefined;
     try {
       this.relay = loadNative().relayStart(this.readFd, destFd, keepLines, onNews);
-    } catch {
-      // EAGAIN (the thread limit) or ENOMEM: read through the loop instead
+    } catch (error) {
+      // ERELAY: the thread had started and took the pipe with it as it stopped; else (EAGAIN,
+      // the thread limit, or ENOMEM) the pipe is still ours, to read through the loop instead
+      if ((error as NodeJS.ErrnoException).code === 'ERELAY') {
+        this.relayTook = true;
+        this.destroy();
+      }
       return undefined;
     }
     return this.relay;
@@ -129,7 +136,7 @@ export class RelayablePipe extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (this.relay) loadNative().relayStop(this.relay);
     else if (this.reader) this.reader.destroy();
-    else closeQuietly(this.readFd);
+    else if (!this.relayTook) closeQuietly(this.readFd);
     callback(error);
   }
 }

@@ -252,3 +252,33 @@ test('what a raw component prints as it stops is on stdout before the supervisor
   const exiting = sup.run.stdout.findIndex((l) => l.includes('"supervisor exiting"'));
   assert.ok(exiting > sup.run.stdout.lastIndexOf(byes.at(-1)!), 'before the last record');
 });
+
+test('a follower that connects in the middle of a raw burst: output goes on, and the follower gets lines', async () => {
+  // 100 batches of 4,000 numbered lines (240 KB) 10 ms apart: a burst of a second or more
+  const script = `
+    const { writeSync } = require('node:fs');
+    let n = 0;
+    const batch = () => {
+      let s = '';
+      for (let i = 0; i < 4000; i++) s += 'line ' + String(++n).padStart(7, '0') + ' ' + 'x'.repeat(46) + '\\n';
+      const bytes = Buffer.from(s);
+      for (let at = 0; at < bytes.length; ) at += writeSync(1, bytes, at);
+      if (n < 400000) setTimeout(batch, 10);
+    };
+    batch();
+    setInterval(() => {}, 1000);`;
+  const sup = await supervise([
+    { id: 'burst', command: process.execPath, args: ['-e', script], extra: '<output>raw</output>' },
+  ]);
+  await waitFor(() => sup.run.stdout.some((l) => l.startsWith('line ')), { message: 'the burst begun' });
+  const follow = runCli(['logs', '-f', '-n', '0', '--json', 'burst', '--socket', sup.socket], { env });
+  await waitFor(() => follow.stdout.length > 0, { timeout: 20_000, message: 'lines to the follower' });
+  // a relay waiting for a take nobody was told of would hold stdout (and the component) for good
+  await waitFor(() => sup.run.stdout.some((l) => l.startsWith('line 0400000')), {
+    timeout: 60_000,
+    message: 'the last line of the burst on stdout',
+  });
+  assert.equal(sup.run.stdout.filter((l) => l.startsWith('line ')).length, 400_000);
+  process.kill(follow.pid, 'SIGINT');
+  assert.equal(await follow.exited, 130);
+});
