@@ -27,6 +27,10 @@ napi_value ignore_terminal_stops(napi_env env, napi_callback_info cbinfo);
 void tune_allocator(void);
 napi_value scan_lines(napi_env env, napi_callback_info cbinfo);
 napi_value newline_from_end(napi_env env, napi_callback_info cbinfo);
+/** the index of the n-th newline of bytes[start, end) from the end, or -(found + 1) (lines.c) */
+int64_t nth_newline_from_end(const uint8_t *bytes, size_t start, size_t end, size_t n);
+/** a threadsafe function's call_js for a callback that takes no arguments (relay.c) */
+void call_without_arguments(napi_env env, napi_value callback, void *context, void *data);
 napi_value json_records(napi_env env, napi_callback_info cbinfo);
 napi_value trim_memory(napi_env env, napi_callback_info cbinfo);
 napi_value send_signal(napi_env env, napi_callback_info cbinfo);

@@ -179,11 +179,24 @@ napi_value scan_lines(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
-// newlineFromEnd(bytes, start, end, n) -> the index of the n-th newline of bytes[start, end)
-// counted from the end, or -(found + 1) when it holds only `found` (< n) newlines. The in-memory
-// buffers keep only a pipe's last lines: what comes before them need not be copied or cut into
-// lines (src/log/buffer.ts, LogBuffers.stage). memrchr jumps from line to line, so the cost is
-// that of the lines kept, not of the chunk.
+// The index of the n-th newline of bytes[start, end) counted from the end, or -(found + 1) when
+// it holds only `found` (< n) newlines. The in-memory buffers keep only a pipe's last lines: what
+// comes before them need not be copied or cut into lines (src/log/buffer.ts, LogBuffers.stage;
+// relay.c for raw output). memrchr jumps from line to line, so the cost is that of the lines
+// kept, not of the chunk.
+int64_t nth_newline_from_end(const uint8_t *bytes, size_t start, size_t end, size_t n) {
+  size_t found = 0;
+  size_t stop = end;
+  while (found < n && stop > start) {
+    const uint8_t *newline = memrchr(bytes + start, NEWLINE, stop - start);
+    if (newline == NULL) break;
+    found++;
+    stop = (size_t)(newline - bytes);
+  }
+  return found == n ? (int64_t)stop : -(int64_t)found - 1;
+}
+
+// newlineFromEnd(bytes, start, end, n) -> nth_newline_from_end's answer
 napi_value newline_from_end(napi_env env, napi_callback_info cbinfo) {
   size_t argc = 4;
   napi_value argv[4];
@@ -195,18 +208,8 @@ napi_value newline_from_end(napi_env env, napi_callback_info cbinfo) {
     napi_throw_type_error(env, NULL, "newlineFromEnd(bytes, start, end, n > 0)");
     return NULL;
   }
-  size_t found = 0;
-  size_t stop = end;
-  int64_t at = -1;
-  while (found < n && stop > start) {
-    const uint8_t *newline = memrchr(bytes + start, NEWLINE, stop - start);
-    if (newline == NULL) break;
-    found++;
-    stop = (size_t)(newline - bytes);
-    if (found == n) at = (int64_t)stop;
-  }
   napi_value result;
-  napi_create_int64(env, at >= 0 ? at : -(int64_t)found - 1, &result);
+  napi_create_int64(env, nth_newline_from_end(bytes, start, end, n), &result);
   return result;
 }
 

@@ -152,7 +152,6 @@ static void give_token(relay *r) {
   uv_mutex_unlock(&tokens_lock);
 }
 
-
 static void append_observed(relay *r, const uint8_t *bytes, size_t length) {
   if (length == 0) return;
   size_t needed = r->observed_length + length;
@@ -171,18 +170,6 @@ static void append_observed(relay *r, const uint8_t *bytes, size_t length) {
   }
   memcpy(r->observed + r->observed_length, bytes, length);
   r->observed_length += length;
-}
-
-// index of the n-th newline of bytes[0, length) from the end, or -1 when there are fewer
-static ssize_t nth_newline_from_end(const uint8_t *bytes, size_t length, size_t n) {
-  size_t found = 0, stop = length;
-  while (stop > 0) {
-    const uint8_t *newline = memrchr(bytes, '\n', stop);
-    if (!newline) return -1;
-    stop = (size_t)(newline - bytes);
-    if (++found == n) return (ssize_t)stop;
-  }
-  return -1;
 }
 
 // under r->lock: JavaScript hears of it once, however much follows before it takes
@@ -217,21 +204,9 @@ static int news_wait_ms(relay *r) {
   return wait == 0 ? -1 : wait;
 }
 
-// a chunk on its way out: what of it JavaScript gets is set aside once, while the destination
-// is full if it is (the copy then costs no time: see write_all), else after the write
-typedef struct {
-  const uint8_t *bytes;
-  size_t length;
-  int set_aside;
-} chunk;
-
 // what went by, for JavaScript: every byte while someone follows, else only what a ring of
 // keep_lines lines could keep (from the newline before them: NEWS_RESYNC says to skip to it)
-static void set_aside(relay *r, chunk *c) {
-  if (c->set_aside) return;
-  c->set_aside = 1;
-  const uint8_t *bytes = c->bytes;
-  size_t length = c->length;
+static void set_aside(relay *r, const uint8_t *bytes, size_t length) {
   uv_mutex_lock(&r->lock);
   const int32_t keep = lines_to_keep(r);
   if (keep < 0) {
@@ -243,7 +218,7 @@ static void set_aside(relay *r, chunk *c) {
     }
     append_observed(r, bytes, length);
   } else if (keep > 0 && length > 0) {
-    ssize_t from = nth_newline_from_end(bytes, length, (size_t)keep + 1);
+    const int64_t from = nth_newline_from_end(bytes, 0, length, (size_t)keep + 1);
     if (from >= 0) {
       r->observed_length = 0;
       r->flags |= NEWS_RESYNC;
@@ -273,13 +248,11 @@ static void tell(relay *r, int flags, size_t dropped) {
   uv_mutex_unlock(&r->lock);
 }
 
-// writes the chunk whole, waiting for room (the component then waits on its own pipe, which is
-// the backpressure); returns the bytes not written: the destination failed (EPIPE...), or the
-// relay was told to stop while it was full
-static size_t write_all(relay *r, chunk *c) {
+// writes bytes whole, waiting for room (the component then waits on its own pipe, which is the
+// backpressure); returns the bytes not written: the destination failed (EPIPE...), or the relay
+// was told to stop while it was full
+static size_t write_all(relay *r, const uint8_t *bytes, size_t length) {
   const int fd = r->dest->fd;
-  const uint8_t *bytes = c->bytes;
-  size_t length = c->length;
   while (length > 0) {
     ssize_t n = write(fd, bytes, length);
     if (n > 0) {
@@ -289,8 +262,6 @@ static size_t write_all(relay *r, chunk *c) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
-      // the reader has work for a while: the copy for JavaScript is made meanwhile, not after
-      set_aside(r, c);
       struct pollfd ready[2] = {{fd, POLLOUT, 0}, {r->wake, POLLIN, 0}};
       if (poll(ready, 2, -1) < 0 && errno != EINTR) return length;
       if (ready[1].revents & POLLIN) return length;
@@ -301,19 +272,19 @@ static size_t write_all(relay *r, chunk *c) {
   return 0;
 }
 
-// one chunk (whole lines, or a piece of a line): written, set aside for JavaScript, told
+// one chunk (whole lines, or a piece of a line): written, then set aside for JavaScript (after
+// the token is given back: set_aside may wait for a take while someone follows), and told
 static void emit(relay *r, const uint8_t *bytes, size_t length, int flags) {
-  chunk c = {bytes, length, 0};
   size_t dropped = 0;
   if (length > 0) {
     if (take_token(r)) {
-      dropped = write_all(r, &c);
+      dropped = write_all(r, bytes, length);
       give_token(r);
     } else {
       dropped = length;
     }
   }
-  set_aside(r, &c);
+  set_aside(r, bytes, length);
   tell(r, flags, dropped);
 }
 
@@ -441,7 +412,7 @@ static void handle_finalized(napi_env env, void *data, void *hint) {
   unref_relay(data);
 }
 
-static void call_news(napi_env env, napi_value callback, void *context, void *data) {
+void call_without_arguments(napi_env env, napi_value callback, void *context, void *data) {
   (void)context;
   (void)data;
   if (!env || !callback) return;
@@ -503,7 +474,7 @@ napi_value relay_start(napi_env env, napi_callback_info cbinfo) {
   uv_cond_init(&r->taken);
   napi_value name, handle;
   napi_create_string_utf8(env, "s7supervisor relay", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, r, news_finalized, r, call_news, &r->news) !=
+  if (napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, r, news_finalized, r, call_without_arguments, &r->news) !=
       napi_ok) {
     r->refs = 0;
     unref_relay(r);
@@ -613,15 +584,6 @@ napi_value relay_stop(napi_env env, napi_callback_info cbinfo) {
   return NULL;
 }
 
-static void call_granted(napi_env env, napi_value callback, void *context, void *data) {
-  (void)context;
-  (void)data;
-  if (!env || !callback) return;
-  napi_value undefined;
-  napi_get_undefined(env, &undefined);
-  napi_call_function(env, undefined, callback, 0, NULL, NULL);
-}
-
 // claimOutput(fd, onGranted) -> true: the token of fd is JavaScript's until releaseOutput(fd);
 // false: a relay is writing to fd, and onGranted() will be called once the token is JavaScript's
 // (the same onGranted for every call on fd: the first one's is kept).
@@ -644,7 +606,7 @@ napi_value claim_output(napi_env env, napi_callback_info cbinfo) {
     if (!d->granted) {
       napi_value name;
       napi_create_string_utf8(env, "s7supervisor output token", NAPI_AUTO_LENGTH, &name);
-      if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_granted,
+      if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_without_arguments,
                                           &d->granted) == napi_ok)
         napi_unref_threadsafe_function(env, d->granted);
       else
