@@ -1,9 +1,10 @@
 // A component's stdout/stderr into the log (design.md §7). `json`: one record per line, with
 // `component` and `stream`; `raw`: the bytes go to our own stdout/stderr unchanged, whole lines at a
-// time so two components never interleave mid-line (by a thread of the addon: relay.ts). The last partial line is flushed when the
-// stream ends (a crash loses nothing); a line longer than MAX_LINE is cut into pieces, so memory
-// stays bounded whatever a child prints; and when the destination is full we stop reading the
-// child (it then blocks on its own write) instead of buffering.
+// time so two components never interleave mid-line (by a thread of the addon: relay.ts, or here
+// where no relay can be). The last partial line is flushed when the stream ends (a crash loses
+// nothing); a line longer than MAX_LINE is cut into pieces, so memory stays bounded whatever a
+// child prints; and when the destination is full we stop reading the child (it then blocks on its
+// own write) instead of buffering.
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from '../process/native.js';

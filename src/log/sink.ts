@@ -88,7 +88,7 @@ export class LogSink {
    * lent (a read buffer used again): copied if they must wait.
    */
   writeRaw(stream: StdStream, bytes: Buffer): void {
-    (stream === 'stdout' ? this.stdout : this.stderr).writeLent(bytes);
+    this.writer(stream).writeLent(bytes);
   }
 
   /** the writer of our `stream` (stdout or stderr) */
@@ -98,12 +98,12 @@ export class LogSink {
 
   /** true while bytes written to our `stream` (stdout or stderr) wait to be handed to the OS */
   holding(stream: StdStream): boolean {
-    return !(stream === 'stdout' ? this.stdout : this.stderr).idle;
+    return !this.writer(stream).idle;
   }
 
   /** resolves once everything written to `stream` so far is handed to the OS (or dropped) */
   handedOver(stream: StdStream): Promise<void> {
-    return (stream === 'stdout' ? this.stdout : this.stderr).flush();
+    return this.writer(stream).flush();
   }
 
   /** true while a destination is full: producers should wait for whenWritable() */

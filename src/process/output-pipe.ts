@@ -141,7 +141,8 @@ export class RelayablePipe extends Readable {
   }
 }
 
-function closeQuietly(fd: number): void {
+/** close(2), for a descriptor that may be gone already (nothing to give back then) */
+export function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {

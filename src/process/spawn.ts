@@ -20,13 +20,13 @@
 // child's 'error' event goes unhandled), and every feature it adds (buffering, encodings,
 // piping, cleanup on exit) is one a supervisor must turn off.
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, fchownSync } from 'node:fs';
+import { fchownSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { loadNative } from './native.js';
-import { OutputPipe, RelayablePipe } from './output-pipe.js';
+import { closeQuietly, OutputPipe, RelayablePipe } from './output-pipe.js';
 import { type ExitStatus, SpawnError } from './spawn-error.js';
 
 export { type ExitStatus, isFatalSpawnCode, SpawnError } from './spawn-error.js';
@@ -281,12 +281,4 @@ function toSpawnError(error: unknown, file: string): SpawnError {
   const code = typeof errno?.code === 'string' ? errno.code : 'EIO';
   const reason = error instanceof Error ? error.message : String(error);
   return new SpawnError(reason.includes(file) ? reason : `${reason} (${file})`, code);
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {
-    // already closed: nothing to give back
-  }
 }

@@ -9,6 +9,7 @@ import type { LogLine } from '../../src/log/buffer.js';
 import { socketRequest, supervise } from '../control/harness.js';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
 import { killAllStarted, runCli } from '../helpers/processes.js';
+import { promptScript } from '../helpers/prompt.js';
 import type { TestServer } from '../helpers/registry.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -186,15 +187,7 @@ test('a follower sees every line of a raw burst, in order, while the buffer keep
 
 test('a raw partial line left waiting (a prompt) goes out after a second, without tearing a character', async () => {
   const flag = join(makeTempDir(), 'go-on');
-  // "Password: c" and the first byte of "é"; the rest once the test has seen the prompt
-  const script = `
-    const { existsSync } = require('node:fs');
-    process.stdout.write(Buffer.from([...Buffer.from('Password: c'), 0xc3]));
-    const wait = setInterval(() => {
-      if (!existsSync(${JSON.stringify(flag)})) return;
-      clearInterval(wait);
-      process.stdout.write(Buffer.from([0xa9, 0x0a]));
-    }, 20);`;
+  const script = promptScript(flag);
   const sup = await supervise([
     { id: 'prompt', command: process.execPath, args: ['-e', script], extra: '<output>raw</output>' },
   ]);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { cliPath, makeTempDir, repoRoot } from '../helpers/paths.js';
 import { killAllStarted, killGroup, runCli } from '../helpers/processes.js';
+import { promptScript } from '../helpers/prompt.js';
 import { writeRegistry } from '../helpers/registry.js';
 import { freePort } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait.js';
@@ -45,15 +46,7 @@ describe('run: component output', () => {
 
   test('a partial line left waiting (a prompt) is let out after a second, without tearing a character', async () => {
     const flag = join(makeTempDir(), 'go-on');
-    // "Password: c" and the first byte of "é"; the rest once the test has seen the prompt
-    const script = `
-      const { existsSync } = require('node:fs');
-      process.stdout.write(Buffer.from([...Buffer.from('Password: c'), 0xc3]));
-      const wait = setInterval(() => {
-        if (!existsSync(${JSON.stringify(flag)})) return;
-        clearInterval(wait);
-        process.stdout.write(Buffer.from([0xa9, 0x0a]));
-      }, 20);`;
+    const script = promptScript(flag);
     const home = writeRegistry([
       { id: 'prompt', command: process.execPath, args: ['-e', script], extra: '<restart policy="never"/>' },
     ]);
