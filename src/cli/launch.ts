@@ -23,6 +23,17 @@ declare const S7SUPERVISOR_BUNDLES: {
 /** after this the start-up's functions are compiled, and a cache that was missing is written */
 const WRITE_CACHE_AFTER_MS = 2000;
 
+/** written in by scripts/bundle.mjs: where main.cjs's shell line moved NODE_EXTRA_CA_CERTS */
+declare const S7SUPERVISOR_MOVED_CA_VARIABLE: string;
+
+// Put back what the shell line moved aside (scripts/bundle.mjs says why), before anything reads the
+// environment: components, checks and hooks inherit NODE_EXTRA_CA_CERTS as the user set it.
+const movedCa = process.env[S7SUPERVISOR_MOVED_CA_VARIABLE];
+if (movedCa !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = movedCa;
+  delete process.env[S7SUPERVISOR_MOVED_CA_VARIABLE];
+}
+
 const { commands, others, builds } = S7SUPERVISOR_BUNDLES;
 const [first, second] = process.argv.slice(2);
 // `help COMMAND` prints the help of the command's own module
