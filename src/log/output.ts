@@ -183,17 +183,29 @@ class JsonLines implements LineConsumer {
     // made in C in one call (native/lines.c), escaped as JSON.stringify escapes
     const native = loadNative();
     const head = this.head(time);
-    let out = recordsBuffer;
+    if (!recordsBuffer && givenRecords && !this.sink.holding('stdout')) {
+      // everything stdout kept is written: the buffer it was given is free again
+      recordsBuffer = givenRecords;
+      givenRecords = undefined;
+    }
+    let out = (recordsBuffer ??= Buffer.allocUnsafe(recordsBufferSize));
     let length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, out);
     if (length !== null && length < 0) {
       // kept for the next reads only up to RECORDS_BUFFER_KEPT: a read of empty lines makes
       // records a hundred times its size, which a quiet supervisor must not hold for good
       out = Buffer.allocUnsafe(Math.max(-length, Math.min(2 * out.length, RECORDS_BUFFER_KEPT)));
-      if (out.length <= RECORDS_BUFFER_KEPT) recordsBuffer = out;
+      if (out.length <= RECORDS_BUFFER_KEPT) {
+        recordsBuffer = out;
+        recordsBufferSize = out.length;
+      }
       length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, out);
     }
     if (length === null) this.decoded(bytes, start, ends[n - 1]!, time);
-    else this.sink.writeRecordBytes(out.subarray(0, length));
+    // the sink kept the records to write them later: the next read gets a new buffer
+    else if (this.sink.writeRecordBytes(out.subarray(0, length)) && out === recordsBuffer) {
+      givenRecords = recordsBuffer;
+      recordsBuffer = undefined;
+    }
   }
 
   piece(bytes: Buffer, partial: boolean, time: number): void {
@@ -236,12 +248,19 @@ class JsonLines implements LineConsumer {
 }
 
 /**
- * Where the records of a read are made (native/lines.c), for every component's output: lent to
- * the sink, which writes them at once or copies them, so one buffer serves every read. It grows
- * to what reads need (about twice a read of 100-byte lines), up to RECORDS_BUFFER_KEPT; a read
- * that needs more gets a buffer of its own.
+ * Where the records of a read are made (native/lines.c), for every component's output: given to
+ * the sink, which writes them at once (then the buffer serves the next read) or keeps them until
+ * the destination takes them (then the next read gets a new one, of the same size). It grows to
+ * what reads need (about twice a read of 100-byte lines), up to RECORDS_BUFFER_KEPT; a read that
+ * needs more gets a buffer of its own.
  */
-let recordsBuffer = Buffer.alloc(0);
+let recordsBuffer: Buffer | undefined;
+let recordsBufferSize = 0;
+/**
+ * The last records buffer the sink kept: used again once the sink holds nothing (a new buffer for
+ * every read that had to wait cost more in page faults and garbage collections than the copy).
+ */
+let givenRecords: Buffer | undefined;
 const RECORDS_BUFFER_KEPT = 1024 * 1024;
 
 let hostnameJson: string | undefined;

@@ -73,14 +73,18 @@ export class LogSink {
     this.file?.write(records);
   }
 
-  /** the same, already encoded (UTF-8), and only lent: copied where they must wait */
-  writeRecordBytes(records: Buffer): void {
+  /**
+   * the same, already encoded (UTF-8), and given: stdout may keep them as they are where they must
+   * wait (BatchWriter.writeGiven), the file gets a copy. true when they were kept: the caller must
+   * not write into that memory again while stdout holds anything (see holding)
+   */
+  writeRecordBytes(records: Buffer): boolean {
     if (this.prettify) {
       this.writeRecords(records.toString('utf8'));
-      return;
+      return false;
     }
-    this.stdout.writeLent(records);
     this.file?.write(Buffer.from(records));
+    return this.stdout.writeGiven(records);
   }
 
   /**
