@@ -188,7 +188,8 @@ class JsonLines implements LineConsumer {
       recordsBuffer = givenRecords;
       givenRecords = undefined;
     }
-    let out = (recordsBuffer ??= Buffer.allocUnsafe(recordsBufferSize));
+    recordsBuffer ??= Buffer.allocUnsafe(recordsBufferSize);
+    let out = recordsBuffer;
     let length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, out);
     if (length !== null && length < 0) {
       // kept for the next reads only up to RECORDS_BUFFER_KEPT: a read of empty lines makes

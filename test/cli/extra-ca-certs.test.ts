@@ -48,6 +48,7 @@ test('the components read NODE_EXTRA_CA_CERTS as it was set; the supervisor does
 });
 
 test('unset stays unset and empty stays empty for the components', async () => {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion, for sh
   const show = ['sh', '-c', 'printf "[%s]\\n" "${NODE_EXTRA_CA_CERTS-unset}"'];
   const unset = await runChild(undefined, show);
   assert.equal(unset.code, 0, unset.stderr.join('\n'));
