@@ -183,9 +183,9 @@ class JsonLines implements LineConsumer {
     // made in C in one call (native/lines.c), escaped as JSON.stringify escapes
     const native = loadNative();
     const head = this.head(time);
-    if (!recordsBuffer && givenRecords && !this.sink.holding('stdout')) {
-      // everything stdout kept is written: the buffer it was given is free again
-      recordsBuffer = givenRecords;
+    if (!recordsBuffer && givenRecords && !givenRecords.to.holding('stdout')) {
+      // everything that stdout kept is written: the buffer it was given is free again
+      recordsBuffer = givenRecords.buffer;
       givenRecords = undefined;
     }
     recordsBuffer ??= Buffer.allocUnsafe(recordsBufferSize);
@@ -204,7 +204,7 @@ class JsonLines implements LineConsumer {
     if (length === null) this.decoded(bytes, start, ends[n - 1]!, time);
     // the sink kept the records to write them later: the next read gets a new buffer
     else if (this.sink.writeRecordBytes(out.subarray(0, length)) && out === recordsBuffer) {
-      givenRecords = recordsBuffer;
+      givenRecords = { buffer: recordsBuffer, to: this.sink };
       recordsBuffer = undefined;
     }
   }
@@ -258,10 +258,11 @@ class JsonLines implements LineConsumer {
 let recordsBuffer: Buffer | undefined;
 let recordsBufferSize = 0;
 /**
- * The last records buffer the sink kept: used again once the sink holds nothing (a new buffer for
+ * The last records buffer a sink's stdout kept: used again once it holds nothing (a new buffer for
  * every read that had to wait cost more in page faults and garbage collections than the copy).
+ * The sink is named: a supervisor has one, but a process may make several.
  */
-let givenRecords: Buffer | undefined;
+let givenRecords: { buffer: Buffer; to: LogSink } | undefined;
 const RECORDS_BUFFER_KEPT = 1024 * 1024;
 
 let hostnameJson: string | undefined;
