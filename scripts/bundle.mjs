@@ -178,7 +178,8 @@ const launcher = await build({
 // certificates), and the supervisor verifies no certificate (https checks do not, as Kubernetes'
 // probes): launch.ts puts it back into the environment before anything runs, so the components
 // inherit it as it was. One exec of /bin/sh (~1 ms); `node main.cjs` skips the line altogether.
-const SHELL_LINE = `":" //; [ -z "$NODE_EXTRA_CA_CERTS" ] || { export ${MOVED_CA_VARIABLE}="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; }; exec node "$0" "$@"`;
+// (The moved name is unset when there is nothing to move: one set by hand must not be put back.)
+const SHELL_LINE = `":" //; if [ -n "$NODE_EXTRA_CA_CERTS" ]; then export ${MOVED_CA_VARIABLE}="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset ${MOVED_CA_VARIABLE}; fi; exec node "$0" "$@"`;
 const launcherText = launcher.outputFiles[0].text;
 if (!launcherText.startsWith('#!/usr/bin/env node\n'))
   throw new Error('scripts/bundle.mjs: the launcher does not start with its #! line');

@@ -16,10 +16,10 @@ after(killAllStarted);
 const NODE_WARNING = /Ignoring extra certs from/;
 
 /** the installed bin in tini mode, its one child printing what it was given */
-async function runChild(caValue: string | undefined, child: string[]) {
+async function runChild(caValue: string | undefined, child: string[], env: NodeJS.ProcessEnv = {}) {
   const cli = runCli(['run', '--port', '0', '--', ...child], {
     asInstalled: true,
-    env: { NODE_EXTRA_CA_CERTS: caValue },
+    env: { NODE_EXTRA_CA_CERTS: caValue, ...env },
   });
   const code = await cli.exited;
   return { code, stdout: cli.stdout, stderr: cli.stderr };
@@ -56,4 +56,8 @@ test('unset stays unset and empty stays empty for the components', async () => {
   const empty = await runChild('', show);
   assert.equal(empty.code, 0, empty.stderr.join('\n'));
   assert.deepEqual(empty.stdout, ['[]']);
+  // the name the bin moves it to, set by hand, is not taken for a value to put back
+  const stray = await runChild(undefined, show, { S7SUPERVISOR_NODE_EXTRA_CA_CERTS: '/stray.pem' });
+  assert.equal(stray.code, 0, stray.stderr.join('\n'));
+  assert.deepEqual(stray.stdout, ['[unset]']);
 });
