@@ -180,13 +180,14 @@ const launcher = await build({
 // inherit it as it was. One exec of /bin/sh (~1 ms); `node main.cjs` skips the line altogether.
 // (The moved name is unset when there is nothing to move: one set by hand must not be put back.)
 const SHELL_LINE = `":" //; if [ -n "$NODE_EXTRA_CA_CERTS" ]; then export ${MOVED_CA_VARIABLE}="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset ${MOVED_CA_VARIABLE}; fi; exec node "$0" "$@"`;
+const NODE_HASHBANG = '#!/usr/bin/env node\n';
 const launcherText = launcher.outputFiles[0].text;
-if (!launcherText.startsWith('#!/usr/bin/env node\n'))
+if (!launcherText.startsWith(NODE_HASHBANG))
   throw new Error('scripts/bundle.mjs: the launcher does not start with its #! line');
-outputs.set('main.cjs', `#!/bin/sh\n${SHELL_LINE}\n${launcherText.slice('#!/usr/bin/env node\n'.length)}`);
+outputs.set('main.cjs', `#!/bin/sh\n${SHELL_LINE}\n${launcherText.slice(NODE_HASHBANG.length)}`);
 outputs.set(
   'main.js',
-  "#!/usr/bin/env node\n// The bin of earlier versions: main.cjs is the command now (scripts/bundle.mjs says why).\nimport './main.cjs';\n",
+  `${NODE_HASHBANG}// The bin of earlier versions: main.cjs is the command now (scripts/bundle.mjs says why).\nimport './main.cjs';\n`,
 );
 
 // each file atomically: a command started meanwhile (a test running beside `npm start`, which

@@ -188,17 +188,15 @@ class JsonLines implements LineConsumer {
       recordsBuffer = givenRecords.buffer;
       givenRecords = undefined;
     }
-    recordsBuffer ??= Buffer.allocUnsafe(recordsBufferSize);
+    // one of the size of the buffer stdout still holds (none at first: the first read sizes it)
+    recordsBuffer ??= Buffer.allocUnsafe(givenRecords?.buffer.length ?? 0);
     let out = recordsBuffer;
     let length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, out);
     if (length !== null && length < 0) {
       // kept for the next reads only up to RECORDS_BUFFER_KEPT: a read of empty lines makes
       // records a hundred times its size, which a quiet supervisor must not hold for good
       out = Buffer.allocUnsafe(Math.max(-length, Math.min(2 * out.length, RECORDS_BUFFER_KEPT)));
-      if (out.length <= RECORDS_BUFFER_KEPT) {
-        recordsBuffer = out;
-        recordsBufferSize = out.length;
-      }
+      if (out.length <= RECORDS_BUFFER_KEPT) recordsBuffer = out;
       length = native.jsonRecords(bytes, start, ends, n, head, RECORD_TAIL, out);
     }
     if (length === null) this.decoded(bytes, start, ends[n - 1]!, time);
@@ -256,7 +254,6 @@ class JsonLines implements LineConsumer {
  * needs more gets a buffer of its own.
  */
 let recordsBuffer: Buffer | undefined;
-let recordsBufferSize = 0;
 /**
  * The last records buffer a sink's stdout kept: used again once it holds nothing (a new buffer for
  * every read that had to wait cost more in page faults and garbage collections than the copy).

@@ -5,14 +5,15 @@
 // a partial line let out after the idle second, and the end. A busy component's megabytes never
 // cross into the event loop, which is what let raw output keep up with tini's passthrough.
 import { loadNative, RELAY_ENDED, RELAY_IDLE, RELAY_RESYNC, type RelayHandle } from '../process/native.js';
-import type { RelayablePipe } from '../process/output-pipe.js';
+import { OUTPUT_READ_SIZE, type RelayablePipe } from '../process/output-pipe.js';
 import type { BatchWriter } from './batch-writer.js';
 import type { OutputTap } from './buffer.js';
+import { MAX_LINE } from './line.js';
 
 /** where every relay's news is taken to (lent to the tap for the call): kept up to this size */
 const TAKE_BUFFER_KEPT = 1024 * 1024;
 /** what a relay may add between a take that did not fit and the next: one read and a held line */
-const TAKE_ROOM = 320 * 1024;
+const TAKE_ROOM = OUTPUT_READ_SIZE + MAX_LINE;
 let takeBuffer = Buffer.alloc(0);
 
 /** every relay not ended yet (see relaysEnded) */

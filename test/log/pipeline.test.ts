@@ -81,6 +81,15 @@ function numbered(n: number, size: number): string {
   return size > text.length + 1 ? `${text} ${'x'.repeat(size - text.length - 2)}` : text;
 }
 
+/** the `demo` component's records are lines 1..count of `size` bytes, each once and in order */
+function assertEveryLine(all: LogRecord[], count: number, size: number, where: string): void {
+  const lines = all.filter((r) => r.component === 'demo');
+  assert.equal(lines.length, count, where);
+  lines.forEach((r, i) => {
+    if (r.msg !== numbered(i + 1, size)) assert.fail(`${where}, record ${i}: ${JSON.stringify(r)}`);
+  });
+}
+
 describe('component output through the log pipeline', () => {
   test('100,000 lines then a crash: every line once, in order, as a record; the last partial line too', async () => {
     const h = startHost(
@@ -197,12 +206,8 @@ describe('component output through the log pipeline', () => {
     const peakMb = Math.max(...rssWhilePaused) / 1e6;
     // 1,000,000 records held in memory would be over 200 MB
     assert.ok(peakMb < 150, `peak RSS while the reader was paused: ${peakMb.toFixed(0)} MB`);
-    const lines = records(buffer).filter((r) => r.component === 'demo');
-    assert.equal(lines.length, count);
     // the records wait in the host, uncopied, while the reader is paused: none may be overwritten
-    lines.forEach((r, i) => {
-      if (r.msg !== numbered(i + 1, 100)) assert.fail(`record ${i}: ${JSON.stringify(r)}`);
-    });
+    assertEveryLine(records(buffer), count, 100, 'stdout');
   });
 
   test('a reader that stops and starts, and the <log> file: both get every record once, in order', async () => {
@@ -227,19 +232,12 @@ describe('component output through the log pipeline', () => {
     const ended = new Promise((resolve) => stdout.once('end', resolve));
     assert.equal(await h.exited, 0);
     await ended;
-    const expected = Array.from({ length: count }, (_, i) => numbered(i + 1, 100));
-    const fromStdout = records(Buffer.concat(chunks));
-    const check = (all: LogRecord[], where: string) => {
-      const lines = all.filter((r) => r.component === 'demo');
-      assert.equal(lines.length, count, where);
-      lines.forEach((r, i) => {
-        if (r.msg !== expected[i]) assert.fail(`${where}, record ${i}: ${JSON.stringify(r)}`);
-      });
-    };
-    check(fromStdout, 'stdout');
+    assertEveryLine(records(Buffer.concat(chunks)), count, 100, 'stdout');
     const files = readdirSync(join(dir, 'logs'));
-    check(
+    assertEveryLine(
       files.flatMap((file) => records(readFileSync(join(dir, 'logs', file)))),
+      count,
+      100,
       'the file',
     );
   });
