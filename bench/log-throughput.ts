@@ -2,19 +2,24 @@
 // and `raw` mode, beside the component writing straight to a file (the floor). The clock starts when
 // the component writes its first byte and stops when its last line reaches the reader of the
 // supervisor's stdout. Beside them, issue 15's floor: tini passing the component's output through
-// (the child writes straight to the pipe the reader reads). Rounds interleave the modes, so a noisy
-// moment of this shared machine hits them alike. Not a test: it prints figures for the README.
+// (the child writes straight to the pipe the reader reads). The reader is a small C program on a
+// pipe, fresh for every round (bench/fixtures/timed-reader.c says why). Rounds interleave the
+// modes, so a noisy moment of this shared machine hits them alike. Not a test: it prints figures
+// for the README.
 // Run alone: node dist/bench/log-throughput.js [lines] [line-size] [runs]
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { cliPath, makeTempDir, repoRoot } from '../test/helpers/paths.js';
+import { killGroup } from '../test/helpers/processes.js';
 import { writeRegistry } from '../test/helpers/registry.js';
+import { compileFixture } from './compile.js';
 
 const fixtures = join(repoRoot, 'dist/test/fixtures');
 const generator = join(fixtures, 'numbered-lines.js');
+// a round lasts well under a second; a stuck one is stopped after this
+const READER_TIMEOUT_S = 60;
 
 export type ThroughputMode = 'json' | 'raw' | 'file (floor)' | 'tini';
 
@@ -38,8 +43,6 @@ export interface ThroughputOptions {
   runs?: number;
 }
 
-const now = () => performance.timeOrigin + performance.now();
-
 export async function benchLogThroughput(options: ThroughputOptions = {}): Promise<ThroughputResult[]> {
   const lines = options.lines ?? 500_000;
   const lineSize = options.lineSize ?? 100;
@@ -47,12 +50,13 @@ export async function benchLogThroughput(options: ThroughputOptions = {}): Promi
   const modes: ThroughputMode[] = ['file (floor)', 'tini', 'raw', 'json'];
   const seconds = new Map<ThroughputMode, number[]>();
   const lost = new Map<ThroughputMode, number>();
+  const reader = compileFixture('timed-reader');
   for (let run = 0; run < runs; run++) {
     for (const mode of modes) {
       const dir = makeTempDir('s7sup-bench-log-');
       const once = await (mode === 'file (floor)'
         ? toFile(dir, lines, lineSize)
-        : throughHost(dir, mode, lines, lineSize)
+        : throughHost(dir, mode, lines, lineSize, reader)
       ).finally(() => rmSync(dir, { recursive: true, force: true }));
       seconds.set(mode, [...(seconds.get(mode) ?? []), once.seconds]);
       lost.set(mode, Math.max(lost.get(mode) ?? 0, once.linesLost));
@@ -112,6 +116,7 @@ async function throughHost(
   mode: 'json' | 'raw' | 'tini',
   lines: number,
   lineSize: number,
+  reader: string,
 ): Promise<Once> {
   const startFile = join(dir, 'start');
   const generatorArgs = [
@@ -132,36 +137,33 @@ async function throughHost(
       extra: `<restart policy="never"/><output>${mode === 'json' ? 'json' : 'raw'}</output>`,
     },
   ]);
-  const child =
+  const command =
     mode === 'tini'
-      ? spawn('tini', ['-s', '--', process.execPath, ...generatorArgs], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        })
-      : spawn(process.execPath, [cliPath, 'run', '--home', home, '--port', '0', '--log-level', 'warn'], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-  const marker = Buffer.from(`line ${String(lines).padStart(7, '0')}`);
-  // kept in a file, not in memory: a reader busy collecting garbage would be the bottleneck
+      ? ['tini', '-s', '--', process.execPath, ...generatorArgs]
+      : [process.execPath, cliPath, 'run', '--home', home, '--port', '0', '--log-level', 'warn'];
+  // the reader (bench/fixtures/timed-reader.c) runs the command on a pipe, keeps what it reads in
+  // a file, and stops the command once the last line came
   const outFile = join(dir, 'out');
-  const out = openSync(outFile, 'w');
-  let tail: Buffer = Buffer.alloc(0);
-  let lastLineAt = 0;
-  child.stdout.on('data', (chunk: Buffer) => {
-    writeSync(out, chunk);
-    if (lastLineAt === 0) {
-      // the marker may straddle two chunks
-      const window = Buffer.concat([tail, chunk.subarray(0, marker.length)]);
-      if (window.includes(marker) || chunk.includes(marker)) {
-        lastLineAt = now();
-        // everything arrived: the supervisor's work is done
-        child.kill('SIGTERM');
-      }
-      tail = chunk.subarray(Math.max(0, chunk.length - marker.length));
-    }
+  const arrivedFile = join(dir, 'arrived');
+  const marker = `line ${String(lines).padStart(7, '0')}`;
+  const child = spawn(reader, [outFile, marker, arrivedFile, String(READER_TIMEOUT_S), ...command], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
   });
-  await new Promise((resolve) => child.once('close', resolve));
-  closeSync(out);
+  const code = await new Promise<number | null>((resolve) => {
+    // bounded: the reader stops the command itself after READER_TIMEOUT_S, and twice that later
+    // it is killed with everything it started
+    const deadline = setTimeout(() => child.pid && killGroup(child.pid), 3 * READER_TIMEOUT_S * 1000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(deadline);
+      resolve(exitCode);
+    });
+  });
+  rmSync(home, { recursive: true, force: true });
+  if (code !== 0)
+    throw new Error(`log throughput, ${mode}: the last line never reached the reader (exit ${code})`);
   const start = Number(readFileSync(startFile, 'utf8'));
+  const lastLineAt = Number(readFileSync(arrivedFile, 'utf8'));
   const text = readFileSync(outFile, 'utf8').split('\n');
   const received =
     mode !== 'json'

@@ -4,26 +4,21 @@
 // `logs -n 1000` takes over the control socket meanwhile (the HTTP answer, and the CLI as a
 // person runs it). Not a test: it prints figures for docs/logs-and-events.md.
 // Run alone: node dist/bench/logs.js
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliPath, makeTempDir, repoRoot } from '../test/helpers/paths.js';
+import { cliPath } from '../test/helpers/paths.js';
 import { killGroup } from '../test/helpers/processes.js';
 import { type TestServer, writeRegistry } from '../test/helpers/registry.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { compileFixture } from './compile.js';
 import { percentile } from './supervisor.js';
 
 const COMPONENTS = 100;
 const RATE = 1000;
 const LINE_BYTES = 100;
-
-function printerBinary(): string {
-  const out = join(makeTempDir('s7sup-bench-'), 'printer');
-  execFileSync('cc', ['-O2', '-o', out, join(repoRoot, 'bench/fixtures/printer.c')]);
-  return out;
-}
 
 function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -135,7 +130,7 @@ function round(value: number, digits = 1): number {
 }
 
 export async function benchLogs(seconds = 20) {
-  const binary = printerBinary();
+  const binary = compileFixture('printer');
   const printers: TestServer[] = Array.from({ length: COMPONENTS }, (_, i) => ({
     id: `c${i}`,
     command: binary,

@@ -16,7 +16,7 @@ import { writeRegistry } from '../test/helpers/registry.js';
 import { freePort } from '../test/helpers/stack.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { type Baseline, installedBaselines, median, round, startBaseline } from './baselines.js';
-import { lifetimeBinary } from './supervisor.js';
+import { compileFixture } from './compile.js';
 
 export interface StartupFigures {
   name: string;
@@ -107,7 +107,7 @@ async function once(name: Subject, binary: string): Promise<number> {
 
 export async function benchStartup(options: { rounds?: number } = {}): Promise<StartupFigures[]> {
   const rounds = options.rounds ?? 5;
-  const binary = lifetimeBinary();
+  const binary = compileFixture('lifetime');
   const subjects: Subject[] = [
     's7supervisor',
     ...(process.getuid?.() === 0 ? (['s7supervisor as PID 1'] as const) : []),

@@ -1,21 +1,15 @@
 // Benchmarks of the supervision core (issue 3): crash-to-respawn latency beside a bare shell
 // loop, and shutdown time of 10 components. (The idle cost is bench/idle.ts, beside the baselines.)
 // Not a test: it prints figures for the README. Run alone: node dist/bench/supervisor.js
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { makeTempDir, repoRoot } from '../test/helpers/paths.js';
+import { makeTempDir } from '../test/helpers/paths.js';
 import { killAllStarted, type RunningCli, runCli } from '../test/helpers/processes.js';
 import { type TestServer, writeRegistry } from '../test/helpers/registry.js';
 import { waitFor } from '../test/helpers/wait.js';
-
-/** compiles the small C benchmark component once */
-export function lifetimeBinary(): string {
-  const out = join(makeTempDir('s7sup-bench-'), 'lifetime');
-  execFileSync('cc', ['-O2', '-o', out, join(repoRoot, 'bench/fixtures/lifetime.c')]);
-  return out;
-}
+import { compileFixture } from './compile.js';
 
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -116,7 +110,7 @@ function round(value: number, digits = 1): number {
 }
 
 export async function benchSupervisor(options: { restarts?: number } = {}) {
-  const binary = lifetimeBinary();
+  const binary = compileFixture('lifetime');
   try {
     const respawn = await crashToRespawn(binary, options.restarts ?? 50);
     const shutdown = await shutdownTime(binary, 5);
