@@ -12,6 +12,8 @@ napi_value release_grown_pipe_js(napi_env env, napi_callback_info cbinfo);
 #define OUTPUT_PIPE_SIZE (256 * 1024)
 /** 1 when fd's pipe grew to OUTPUT_PIPE_SIZE (then grown_pipe_closed() once it is closed) */
 int grow_output_pipe(int fd);
+/** 1 when fd, our stdout or stderr, is a pipe smaller than OUTPUT_PIPE_SIZE that now holds that */
+int grow_destination_pipe(int fd);
 void grown_pipe_closed(void);
 napi_value relay_start(napi_env env, napi_callback_info cbinfo);
 napi_value relay_take(napi_env env, napi_callback_info cbinfo);

@@ -85,6 +85,18 @@ int grow_output_pipe(int fd) {
   return 1;
 }
 
+// Our own stdout or stderr, when it is a pipe a burst filled (its reader, a container runtime's log
+// copier, took less than we had): grown like a component's, so that the reader takes a burst in a
+// quarter of the pieces and does not wait on us between them (the relay refills the pipe while the
+// reader drains it, where a 64 KiB pipe ran dry during each 256 KiB read of the component's pipe).
+// Never shrunk: a pipe that already holds OUTPUT_PIPE_SIZE or more is left as it is. It counts
+// against MAX_GROWN_PIPES for good (it is never closed before we exit). Not a pipe (a file, a
+// terminal): nothing to grow.
+int grow_destination_pipe(int fd) {
+  long size = syscall(SYS_fcntl, fd, F_GETPIPE_SZ);
+  return size > 0 && size < OUTPUT_PIPE_SIZE && grow_output_pipe(fd);
+}
+
 void grown_pipe_closed(void) { __atomic_sub_fetch(&grown_pipes, 1, __ATOMIC_ACQ_REL); }
 
 // growOutputPipe(fd) -> true when the pipe now holds OUTPUT_PIPE_SIZE (call releaseGrownPipe()

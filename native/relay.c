@@ -64,6 +64,8 @@ typedef struct {
   int owner;
   // JavaScript asked while a relay held the token: it gets it next
   int js_waiting;
+  // a relay found it full once: it was grown if it could be (pipes.c grow_destination_pipe)
+  int grow_tried;
   // tells JavaScript's writer that the token is now its own
   napi_threadsafe_function granted;
 } destination;
@@ -262,6 +264,11 @@ static size_t write_all(relay *r, const uint8_t *bytes, size_t length) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) {
+      // under the token: no other relay touches grow_tried meanwhile
+      if (!r->dest->grow_tried) {
+        r->dest->grow_tried = 1;
+        if (grow_destination_pipe(fd)) continue;
+      }
       struct pollfd ready[2] = {{fd, POLLOUT, 0}, {r->wake, POLLIN, 0}};
       if (poll(ready, 2, -1) < 0 && errno != EINTR) return length;
       if (ready[1].revents & POLLIN) return length;

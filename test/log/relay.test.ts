@@ -1,16 +1,19 @@
 // Raw output through the relay threads (src/log/relay.ts, native/relay.c), with the real CLI:
 // whole lines on a stdout shared with other relays and with the supervisor's own records, the
-// in-memory buffer after a burst it never saw whole, and a follower that sees every line.
+// in-memory buffer after a burst it never saw whole, a follower that sees every line, and our
+// stdout grown when a burst fills it.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, createReadStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, test } from 'node:test';
 import type { LogLine } from '../../src/log/buffer.js';
+import { loadNative } from '../../src/process/native.js';
 import { socketRequest, supervise } from '../control/harness.js';
-import { makeTempDir, repoRoot } from '../helpers/paths.js';
-import { killAllStarted, runCli } from '../helpers/processes.js';
+import { cliPath, makeTempDir, repoRoot } from '../helpers/paths.js';
+import { childrenOf, collectLines, killAllStarted, killGroup, runCli } from '../helpers/processes.js';
 import { promptScript } from '../helpers/prompt.js';
-import type { TestServer } from '../helpers/registry.js';
+import { type TestServer, writeRegistry } from '../helpers/registry.js';
 import { waitFor } from '../helpers/wait.js';
 
 afterEach(() => killAllStarted());
@@ -274,4 +277,86 @@ test('a follower that connects in the middle of a raw burst: output goes on, and
   assert.equal(sup.run.stdout.filter((l) => l.startsWith('line ')).length, 400_000);
   process.kill(follow.pid, 'SIGINT');
   assert.equal(await follow.exited, 130);
+});
+
+/** a pipe's capacity: F_GETPIPE_SZ (1032) through perl, which every Debian has (perl-base) */
+function pipeCapacity(readFd: number): number {
+  const perl = spawnSync('perl', ['-e', 'print fcntl(STDIN, 1032, 0)'], {
+    stdio: [readFd, 'pipe', 'inherit'],
+  });
+  return Number(perl.stdout.toString());
+}
+
+/**
+ * The CLI with its stdout on a real pipe, as a container runtime gives it (runCli's is a socket:
+ * Node's child_process makes one for 'pipe'); its lines collected as they are read
+ */
+function runOnPipe(servers: TestServer[]) {
+  const [readFd, writeFd] = loadNative().makePipe();
+  const run = spawn(process.execPath, [cliPath, 'run', '--home', writeRegistry(servers), '--port', '0'], {
+    detached: true,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', writeFd, 'inherit'],
+  });
+  closeSync(writeFd);
+  const exited = new Promise<number | null>((resolve) => run.once('exit', resolve));
+  onPipe.add(run.pid!);
+  const lines: string[] = [];
+  let reading = false;
+  return {
+    readFd,
+    lines,
+    exited,
+    /** reads the pipe from now on (until the CLI and its components closed it) */
+    read() {
+      if (reading) return;
+      reading = true;
+      collectLines(createReadStream('', { fd: readFd }), lines);
+    },
+    stop() {
+      process.kill(run.pid!, 'SIGTERM');
+    },
+  };
+}
+const onPipe = new Set<number>();
+after(() => {
+  for (const pid of onPipe) {
+    for (const child of childrenOf(pid)) killGroup(child);
+    killGroup(pid);
+  }
+});
+
+test('our stdout, a pipe that a raw burst fills, grows to 256 KiB, and nothing is lost; a pipe that never filled keeps its 64 KiB', async () => {
+  const quiet = runOnPipe([
+    {
+      id: 'quiet',
+      command: '/bin/echo',
+      args: ['one line'],
+      extra: '<output>raw</output><restart policy="never"/>',
+    },
+  ]);
+  quiet.read();
+  await waitFor(() => quiet.lines.includes('one line'), { message: 'the quiet line' });
+  assert.equal(pipeCapacity(quiet.readFd), 64 * 1024);
+
+  // 2 MB at once, and nobody reads yet: the relay finds our stdout full
+  const burst = runOnPipe([
+    {
+      id: 'burst',
+      command: process.execPath,
+      args: [numberedLines, '--count', '20000', '--size', '100'],
+      extra: '<output>raw</output><restart policy="never"/>',
+    },
+  ]);
+  await waitFor(() => pipeCapacity(burst.readFd) === 256 * 1024, { message: 'stdout grown to 256 KiB' });
+  burst.read();
+  await waitFor(() => burst.lines.includes(`line 0020000 ${'x'.repeat(86)}`), { message: 'the last line' });
+  const numbered = burst.lines.filter((line) => line.startsWith('line '));
+  assert.equal(numbered.length, 20_000);
+  const outOfOrder = numbered.findIndex((line, i) => line.slice(5, 12) !== String(i + 1).padStart(7, '0'));
+  assert.equal(outOfOrder, -1, 'every line once, in order');
+
+  quiet.stop();
+  burst.stop();
+  assert.deepEqual(await Promise.all([quiet.exited, burst.exited]), [0, 0]);
 });
