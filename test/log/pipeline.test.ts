@@ -3,11 +3,12 @@
 // read the host's stdout as a user's log collector would.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { formatDay } from '../../src/log/daily-file.js';
 import { MAX_LINE } from '../../src/log/output.js';
+import { loadNative } from '../../src/process/native.js';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
 import { killGroup } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
@@ -30,10 +31,11 @@ after(() => {
   for (const h of hosts) killGroup(h.pid);
 });
 
-function startHost(hostArgs: string[], command: string[]): Host {
+/** `stdout`: a descriptor for the host's stdout (a real pipe, a file) instead of a socket */
+function startHost(hostArgs: string[], command: string[], stdout: 'pipe' | number = 'pipe'): Host {
   const child = spawn(process.execPath, [host, ...hostArgs, '--', ...command], {
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdout, 'pipe'],
   });
   let peak = 0;
   const sample = () => {
@@ -262,6 +264,58 @@ describe('component output through the log pipeline', () => {
     assert.equal(output.length, expected.length);
     assert.ok(output.equals(expected), 'byte-exact');
   });
+
+  // A burst written at once fills the component's pipe: the relay then moves whole lines with
+  // splice(2) and reads the bytes through tee(2) (native/relay.c), on each kind of stdout a host
+  // may have. A file opened to append takes no splice (EINVAL): the relay writes instead.
+  for (const destination of ['socket', 'pipe', 'file opened to append'] as const) {
+    test(`raw mode, a burst on a ${destination}: the bytes pass unchanged`, async () => {
+      const dir = makeTempDir();
+      const payload = join(dir, 'payload.bin');
+      // 8 MB: numbered lines, then random bytes (newlines anywhere, invalid UTF-8, lines far over
+      // 64 KiB), written in one go; then a partial line, printed a moment later, with no newline
+      const script = `
+        const { randomBytes } = require('node:crypto');
+        const { appendFileSync, writeFileSync, writeSync } = require('node:fs');
+        let lines = '';
+        for (let i = 0; i < 40000; i++) lines += 'line ' + String(i).padStart(7, '0') + ' ' + 'é'.repeat(40) + '\\n';
+        const all = Buffer.concat([Buffer.from(lines), randomBytes(2500000), Buffer.alloc(300000, 0xe2), randomBytes(2500000)]);
+        const last = Buffer.from('\\nthe end, without a newline');
+        writeFileSync(${JSON.stringify(payload)}, Buffer.concat([all, last]));
+        for (let at = 0; at < all.length; ) at += writeSync(1, all, at);
+        setTimeout(() => { for (let at = 0; at < last.length; ) at += writeSync(1, last, at); }, 50);
+      `;
+      const command = [process.execPath, '-e', script];
+      const hostArgs = ['--mode', 'raw', '--level', 'warn'];
+      let output: Buffer;
+      if (destination === 'socket') {
+        const h = startHost(hostArgs, command);
+        const [received, code] = await Promise.all([collect(h.child.stdout!), h.exited]);
+        assert.equal(code, 0);
+        output = received;
+      } else if (destination === 'pipe') {
+        const [readFd, writeFd] = loadNative().makePipe();
+        const h = startHost(hostArgs, command, writeFd);
+        closeSync(writeFd);
+        const [received, code] = await Promise.all([collect(createReadStream('', { fd: readFd })), h.exited]);
+        assert.equal(code, 0);
+        output = received;
+      } else {
+        const file = join(dir, 'stdout.log');
+        writeFileSync(file, 'before\n');
+        const fd = openSync(file, 'a');
+        const h = startHost(hostArgs, command, fd);
+        closeSync(fd);
+        assert.equal(await h.exited, 0);
+        const all = readFileSync(file);
+        assert.equal(all.subarray(0, 7).toString(), 'before\n');
+        output = all.subarray(7);
+      }
+      const expected = readFileSync(payload);
+      assert.equal(output.length, expected.length);
+      assert.ok(output.equals(expected), 'byte-exact');
+    });
+  }
 
   test('<log> adds records to logs/Supervisor-YYYY-MM-DD.log', async () => {
     const dir = makeTempDir();
