@@ -8,6 +8,7 @@ napi_value make_pipe(napi_env env, napi_callback_info cbinfo);
 napi_value write_some(napi_env env, napi_callback_info cbinfo);
 napi_value grow_output_pipe_js(napi_env env, napi_callback_info cbinfo);
 napi_value release_grown_pipe_js(napi_env env, napi_callback_info cbinfo);
+napi_value grow_destination_pipe_js(napi_env env, napi_callback_info cbinfo);
 /** what a component's output pipe grows to once it fills (src/process/output-pipe.ts) */
 #define OUTPUT_PIPE_SIZE (256 * 1024)
 /** 1 when fd's pipe grew to OUTPUT_PIPE_SIZE (then grown_pipe_closed() once it is closed) */

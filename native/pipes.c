@@ -112,6 +112,19 @@ napi_value grow_output_pipe_js(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+// growDestinationPipe(fd) -> grow_destination_pipe's answer: our stdout or stderr, found full by
+// JavaScript's writer (src/log/batch-writer.ts), as a relay grows it (relay.c wait_for_room)
+napi_value grow_destination_pipe_js(napi_env env, napi_callback_info cbinfo) {
+  int32_t fd;
+  if (!get_one_int32(env, cbinfo, &fd)) {
+    napi_throw_type_error(env, NULL, "growDestinationPipe(fd)");
+    return NULL;
+  }
+  napi_value result;
+  napi_get_boolean(env, grow_destination_pipe(fd), &result);
+  return result;
+}
+
 // releaseGrownPipe(): a pipe growOutputPipe grew is closed
 napi_value release_grown_pipe_js(napi_env env, napi_callback_info cbinfo) {
   (void)env;

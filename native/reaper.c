@@ -447,6 +447,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"writeSome", NULL, write_some, NULL, NULL, NULL, napi_enumerable, NULL},
       {"growOutputPipe", NULL, grow_output_pipe_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"releaseGrownPipe", NULL, release_grown_pipe_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"growDestinationPipe", NULL, grow_destination_pipe_js, NULL, NULL, NULL, napi_enumerable, NULL},
       {"relayStart", NULL, relay_start, NULL, NULL, NULL, napi_enumerable, NULL},
       {"relayTake", NULL, relay_take, NULL, NULL, NULL, napi_enumerable, NULL},
       {"relayStop", NULL, relay_stop, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -45,6 +45,8 @@ export class BatchWriter {
   private blocked = false;
   private scheduled = false;
   private failed = false;
+  /** the descriptor was found full once: growDestinationPipe was asked */
+  private growTried = false;
   /** writes handed to the stream whose callback has not run yet */
   private inFlight = 0;
   /**
@@ -280,7 +282,15 @@ export class BatchWriter {
 
   /** bytes the descriptor took (0 when it is full), or -1 when it failed (then they are dropped) */
   private writeDirectly(bytes: Buffer): number {
-    const written = loadNative().writeSome(this.options.fd!, bytes, 0, bytes.length);
+    const native = loadNative();
+    const fd = this.options.fd!;
+    let written = native.writeSome(fd, bytes, 0, bytes.length);
+    // the first time the reader is slower than we write, a pipe grows, as the relays grow it
+    // (native/relay.c): it then takes a burst in a quarter of the pieces
+    if (written === -EAGAIN && !this.growTried) {
+      this.growTried = true;
+      if (native.growDestinationPipe(fd)) written = native.writeSome(fd, bytes, 0, bytes.length);
+    }
     if (written >= 0) return written;
     if (written === -EAGAIN) return 0;
     // EPIPE and the like, as the stream's 'error' would say

@@ -86,6 +86,11 @@ export interface NativeAddon {
   growOutputPipe(fd: number): boolean;
   releaseGrownPipe(): void;
   /**
+   * Our stdout or stderr, a pipe a burst filled, grows to 256 KiB as a component's does (never
+   * shrunk; not a pipe: nothing to grow). true when it did; it stays counted among the 16.
+   */
+  growDestinationPipe(fd: number): boolean;
+  /**
    * One write(2) of bytes[start, end) to `fd`: how many bytes it took, or -errno (-EAGAIN when a
    * non-blocking descriptor is full). Never throws for the descriptor's answer.
    */
@@ -183,6 +188,7 @@ type PassedThrough = Pick<
   | 'releaseOutput'
   | 'growOutputPipe'
   | 'releaseGrownPipe'
+  | 'growDestinationPipe'
   | 'jsonRecords'
   | 'sendSignal'
   | 'setBatchPolicy'
@@ -266,6 +272,7 @@ function wrap(raw: RawAddon): NativeAddon {
     writeSome: (fd, bytes, start, end) => raw.writeSome(fd, bytes, start, end),
     growOutputPipe: (fd) => raw.growOutputPipe(fd),
     releaseGrownPipe: () => raw.releaseGrownPipe(),
+    growDestinationPipe: (fd) => raw.growDestinationPipe(fd),
     relayStart: (readFd, destFd, keepLines, onNews) => raw.relayStart(readFd, destFd, keepLines, onNews),
     relayTake: (relay, out, keepLines) => raw.relayTake(relay, out, keepLines),
     relayStop: (relay) => raw.relayStop(relay),

@@ -326,37 +326,48 @@ after(() => {
   }
 });
 
-test('our stdout, a pipe that a raw burst fills, grows to 256 KiB, and nothing is lost; a pipe that never filled keeps its 64 KiB', async () => {
-  const quiet = runOnPipe([
-    {
-      id: 'quiet',
-      command: '/bin/echo',
-      args: ['one line'],
-      extra: '<output>raw</output><restart policy="never"/>',
-    },
-  ]);
-  quiet.read();
-  await waitFor(() => quiet.lines.includes('one line'), { message: 'the quiet line' });
-  assert.equal(pipeCapacity(quiet.readFd), 64 * 1024);
+// raw: a relay finds our stdout full (native/relay.c); json: the supervisor's own writer does
+// (src/log/batch-writer.ts). Either grows it.
+for (const output of ['raw', 'json'] as const) {
+  test(`our stdout, a pipe that a ${output} burst fills, grows to 256 KiB, and nothing is lost; a pipe that never filled keeps its 64 KiB`, async () => {
+    const quiet = runOnPipe([
+      {
+        id: 'quiet',
+        command: '/bin/echo',
+        args: ['one line'],
+        extra: `<output>${output}</output><restart policy="never"/>`,
+      },
+    ]);
+    quiet.read();
+    await waitFor(() => quiet.lines.some((line) => line.includes('one line')), { message: 'the quiet line' });
+    assert.equal(pipeCapacity(quiet.readFd), 64 * 1024);
 
-  // 2 MB at once, and nobody reads yet: the relay finds our stdout full
-  const burst = runOnPipe([
-    {
-      id: 'burst',
-      command: process.execPath,
-      args: [numberedLines, '--count', '20000', '--size', '100'],
-      extra: '<output>raw</output><restart policy="never"/>',
-    },
-  ]);
-  await waitFor(() => pipeCapacity(burst.readFd) === 256 * 1024, { message: 'stdout grown to 256 KiB' });
-  burst.read();
-  await waitFor(() => burst.lines.includes(`line 0020000 ${'x'.repeat(86)}`), { message: 'the last line' });
-  const numbered = burst.lines.filter((line) => line.startsWith('line '));
-  assert.equal(numbered.length, 20_000);
-  const outOfOrder = numbered.findIndex((line, i) => line.slice(5, 12) !== String(i + 1).padStart(7, '0'));
-  assert.equal(outOfOrder, -1, 'every line once, in order');
+    // 2 MB at once, and nobody reads yet
+    const burst = runOnPipe([
+      {
+        id: 'burst',
+        command: process.execPath,
+        args: [numberedLines, '--count', '20000', '--size', '100'],
+        extra: `<output>${output}</output><restart policy="never"/>`,
+      },
+    ]);
+    await waitFor(() => pipeCapacity(burst.readFd) === 256 * 1024, { message: 'stdout grown to 256 KiB' });
+    burst.read();
+    const text = (line: string) =>
+      output === 'raw'
+        ? line
+        : line.includes('"component":"burst"')
+          ? String((JSON.parse(line) as { msg?: unknown }).msg)
+          : '';
+    const last = `line 0020000 ${'x'.repeat(86)}`;
+    await waitFor(() => burst.lines.some((line) => text(line) === last), { message: 'the last line' });
+    const numbered = burst.lines.map(text).filter((line) => line.startsWith('line '));
+    assert.equal(numbered.length, 20_000);
+    const outOfOrder = numbered.findIndex((line, i) => line.slice(5, 12) !== String(i + 1).padStart(7, '0'));
+    assert.equal(outOfOrder, -1, 'every line once, in order');
 
-  quiet.stop();
-  burst.stop();
-  assert.deepEqual(await Promise.all([quiet.exited, burst.exited]), [0, 0]);
-});
+    quiet.stop();
+    burst.stop();
+    assert.deepEqual(await Promise.all([quiet.exited, burst.exited]), [0, 0]);
+  });
+}
