@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { socketRequest } from '../control/harness.js';
 import { sampleValue } from '../helpers/exposition.js';
+import { repoRoot } from '../helpers/paths.js';
 import { killAllStarted, parseRecords, runCli } from '../helpers/processes.js';
 import { writeRegistry } from '../helpers/registry.js';
 import { freePort } from '../helpers/stack.js';
@@ -64,6 +65,46 @@ test('stdout gone: dropped output counted per component and said once each; the 
   const { body } = await socketRequest(join(home, 'temp/s7supervisor.sock'), '/api/v1/logs?tail=1');
   assert.match(body, /"msg":"is tick \d+"/);
   assert.match(body, /"msg":"svg tick \d+"/);
+  process.kill(run.pid, 'SIGTERM');
+  assert.equal(await run.exited, 0);
+});
+
+test('stdout gone in the middle of a raw burst (the relay splicing): what was not written is counted', async () => {
+  // 20 MB written at once fill the component's pipe, so its relay moves them with splice(2)
+  // (native/relay.c) when the reader goes: splice fails with EPIPE, and the rest is dropped
+  const total = 200_000 * 100;
+  const port = await freePort();
+  const numberedLines = join(repoRoot, 'dist/test/fixtures/numbered-lines.js');
+  const home = writeRegistry(
+    [
+      {
+        id: 'burst',
+        command: process.execPath,
+        args: [numberedLines, '--count', '200000', '--size', '100'],
+        extra: '<output>raw</output><restart policy="never"/>',
+      },
+    ],
+    `<tcpport>${port}</tcpport><host>127.0.0.1</host>`,
+  );
+  const run = runCli(['run', '--home', home], { env: { S7SUPERVISOR_CONTROL_TOKEN: '' } });
+  const stdout = run.child.stdout!;
+  // the reader goes at the burst's first line
+  await waitFor(() => run.stdout.some((line) => line.startsWith('line 0000001')), {
+    message: 'the first line',
+  });
+  stdout.destroy();
+  const dropped = await waitFor(
+    async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const exited = sampleValue(text, 's7supervisor_component_up', { component: 'burst' }) === 0;
+      return exited
+        ? sampleValue(text, 's7supervisor_log_dropped_bytes_total', { component: 'burst' })
+        : undefined;
+    },
+    { timeout: 20_000, message: 'the burst over' },
+  );
+  // all but what our stdout's socket and pipe took before the reader went (a few MB at most)
+  assert.ok(dropped! > total - 4_000_000 && dropped! <= total, `dropped ${dropped} of ${total} bytes`);
   process.kill(run.pid, 'SIGTERM');
   assert.equal(await run.exited, 0);
 });
