@@ -99,30 +99,28 @@ int grow_destination_pipe(int fd) {
 
 void grown_pipe_closed(void) { __atomic_sub_fetch(&grown_pipes, 1, __ATOMIC_ACQ_REL); }
 
-// growOutputPipe(fd) -> true when the pipe now holds OUTPUT_PIPE_SIZE (call releaseGrownPipe()
-// once it is closed); false past the cap, or when the kernel refused (EPERM past the quota)
-napi_value grow_output_pipe_js(napi_env env, napi_callback_info cbinfo) {
+// grow(fd) for JavaScript, as a boolean; a TypeError naming `usage` for anything but one int32
+static napi_value grow_for_js(napi_env env, napi_callback_info cbinfo, int (*grow)(int), const char *usage) {
   int32_t fd;
   if (!get_one_int32(env, cbinfo, &fd)) {
-    napi_throw_type_error(env, NULL, "growOutputPipe(fd)");
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   napi_value result;
-  napi_get_boolean(env, grow_output_pipe(fd), &result);
+  napi_get_boolean(env, grow(fd), &result);
   return result;
+}
+
+// growOutputPipe(fd) -> true when the pipe now holds OUTPUT_PIPE_SIZE (call releaseGrownPipe()
+// once it is closed); false past the cap, or when the kernel refused (EPERM past the quota)
+napi_value grow_output_pipe_js(napi_env env, napi_callback_info cbinfo) {
+  return grow_for_js(env, cbinfo, grow_output_pipe, "growOutputPipe(fd)");
 }
 
 // growDestinationPipe(fd) -> grow_destination_pipe's answer: our stdout or stderr, found full by
 // JavaScript's writer (src/log/batch-writer.ts), as a relay grows it (relay.c wait_for_room)
 napi_value grow_destination_pipe_js(napi_env env, napi_callback_info cbinfo) {
-  int32_t fd;
-  if (!get_one_int32(env, cbinfo, &fd)) {
-    napi_throw_type_error(env, NULL, "growDestinationPipe(fd)");
-    return NULL;
-  }
-  napi_value result;
-  napi_get_boolean(env, grow_destination_pipe(fd), &result);
-  return result;
+  return grow_for_js(env, cbinfo, grow_destination_pipe, "growDestinationPipe(fd)");
 }
 
 // releaseGrownPipe(): a pipe growOutputPipe grew is closed

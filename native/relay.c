@@ -391,7 +391,7 @@ static int take_mirrored(relay *r, uint8_t *at, size_t length) {
 // emit's twin while splicing: whole lines [0, whole) of the buffer, of which [0, held) were taken
 // out of the component's pipe before (the partial line that waited) and the rest is still in it;
 // returns how many of those it moved out of the pipe
-static size_t emit_spliced(relay *r, splicer *s, const uint8_t *bytes, size_t whole, size_t held) {
+static size_t emit_spliced(relay *r, const uint8_t *bytes, size_t whole, size_t held) {
   const size_t written = whole < held ? whole : held;
   const size_t in_pipe = whole - written;
   size_t dropped = 0, moved = 0;
@@ -512,7 +512,7 @@ static void relay_main(void *arg) {
     if (total - whole >= MAX_LINE) whole = utf8_boundary(buffer, total);
     int pipe_ok = 1;
     if (peeked) {
-      const size_t moved = whole > 0 ? emit_spliced(r, &splicing, buffer, whole, held) : 0;
+      const size_t moved = whole > 0 ? emit_spliced(r, buffer, whole, held) : 0;
       pipe_ok = take_mirrored(r, buffer + held + moved, (size_t)n - moved);
     } else if (whole > 0) {
       emit(r, buffer, whole, 0);
