@@ -3,10 +3,18 @@
 // generation from 1 to 16 MiB per semi-space because a little of that garbage survives each
 // scavenge, and keeps it: ~14 MB of RSS that buys nothing here (#11's benchmark). The growth
 // factor is read each time V8 considers growing, so setting it to 1 once we run keeps the young
-// generation at its initial size; scavenges get more frequent and each stays as cheap. It is not
-// a command-line flag: that would need `env -S` in the shebang, which busybox (Alpine) lacks.
-import { setFlagsFromString } from 'node:v8';
+// generation at its initial size; scavenges get more frequent and each stays as cheap.
+//
+// The installed command gives it on Node's command line (main.cjs's shell line, scripts/bundle.mjs):
+// node:v8, which setting it from JavaScript needs, costs ~1.5 ms of start-up (it loads streams,
+// heap snapshots and perf_hooks before anything else could). `node main.cjs run`, tsc's modules
+// and the tests get it from here.
+import { createRequire } from 'node:module';
+
+export const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1';
 
 export function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
+  if (process.execArgv.includes(YOUNG_GENERATION_FLAG)) return;
+  const v8 = createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+  v8.setFlagsFromString(YOUNG_GENERATION_FLAG);
 }

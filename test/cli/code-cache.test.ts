@@ -4,11 +4,24 @@
 // fresh Node, as main.cjs runs run.cjs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { makeTempDir, repoRoot } from '../helpers/paths.js';
+import { killAllStarted, runCli } from '../helpers/processes.js';
+import { writeRegistry } from '../helpers/registry.js';
+import { waitFor } from '../helpers/wait.js';
 
 const codeCache = pathToFileURL(join(repoRoot, 'dist/src/cli/code-cache.js')).href;
 
@@ -122,4 +135,42 @@ test('where the cache cannot be written, the bundle runs the same, every time, a
   for (let i = 0; i < 2; i++) assert.deepEqual(runIt(file), { printed: expected(file), outcome: 'missing' });
   assert.deepEqual(readdirSync(dir).sort(), ['b.cjs', 'b.cjs.cache']);
   assert.ok(existsSync(join(`${file}.cache`, '.')), 'still the folder');
+});
+
+test("the installed run's own cache: written by its first start, used by the next (the shell line's V8 flag is the same at both)", async (t) => {
+  t.after(killAllStarted);
+  // a copy of the installed command, so that its cache is this test's own; the addon and the
+  // dependencies are the checkout's
+  const root = makeTempDir('s7sup-installed-');
+  const cli = join(root, 'dist/src/cli');
+  mkdirSync(cli, { recursive: true });
+  for (const file of readdirSync(join(repoRoot, 'dist/src/cli')).filter((f) => f.endsWith('.cjs')))
+    copyFileSync(join(repoRoot, 'dist/src/cli', file), join(cli, file));
+  copyFileSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
+  for (const folder of ['build', 'node_modules']) symlinkSync(join(repoRoot, folder), join(root, folder));
+  const home = writeRegistry([{ id: 'sleeper', command: 'sleep', args: ['60'], stopTimeout: 2 }]);
+  const cache = join(cli, 'run.cjs.cache');
+
+  const start = async () => {
+    const running = runCli(['run', '--home', home, '--port', '0'], { bin: join(cli, 'main.cjs') });
+    await running.waitForRecord((r) => r.msg === 'all priority groups started');
+    const commandLine = readFileSync(`/proc/${running.pid}/cmdline`, 'utf8').split('\0');
+    running.child.kill('SIGTERM');
+    assert.equal(await running.exited, 0, running.stderr.join('\n'));
+    return commandLine;
+  };
+  const commandLine = await start();
+  assert.ok(
+    commandLine.includes('--semi-space-growth-factor=1'),
+    `the shell line gives Node the flag: ${commandLine.join(' ')}`,
+  );
+  await waitFor(() => existsSync(cache), { timeout: 5000, message: 'the cache written' });
+  const written = { bytes: readFileSync(cache), mtimeMs: statSync(cache).mtimeMs };
+  await start();
+  // a cache that V8 refused (other flags) or that did not fit would have been written again
+  assert.deepEqual(
+    { bytes: readFileSync(cache), mtimeMs: statSync(cache).mtimeMs },
+    written,
+    'the second start used the cache and wrote nothing',
+  );
 });

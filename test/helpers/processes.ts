@@ -33,10 +33,21 @@ const started = new Set<RunningCli>();
  */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: string[]; asInstalled?: boolean } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    prefix?: string[];
+    asInstalled?: boolean;
+    /** an installed copy's main.cjs to run, as installed, instead of the checkout's */
+    bin?: string;
+  } = {},
 ): RunningCli {
-  // asInstalled: through the bin's shebang (with its V8 flags), as users and the image run it
-  const program = options.asInstalled ? [cliPath] : [process.execPath, cliPath];
+  // asInstalled: through the bin's shell line (with its V8 flag), as users and the image run it
+  const program = options.bin
+    ? [options.bin]
+    : options.asInstalled
+      ? [cliPath]
+      : [process.execPath, cliPath];
   const command = [...(options.prefix ?? []), ...program, ...args];
   const child = spawn(command[0]!, command.slice(1), {
     cwd: options.cwd,
