@@ -1,7 +1,7 @@
 // One probe of each kind, as Kubernetes does them: http (200-399), tcp (connect), exec (exit 0).
 // Each is bounded by an AbortSignal and never blocks the event loop; the scheduler (schedule.ts)
 // decides when they run.
-import http from 'node:http';
+import type http from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { Launched, ProcessHost, SpawnError } from '../process/host.js';
@@ -15,7 +15,11 @@ export interface ProbeResult {
 /** exec checks launch as components do: the same <user> handling, environment and start errors */
 const defaultHost = nodeProcessHost();
 
-const loadHttps = () => createRequire(import.meta.url)('node:https') as typeof http;
+// loaded when the first http check runs, not before the first component is spawned (node:http
+// costs ~1.5 ms of start-up); TLS only when a check needs it: most checks are plain http on loopback
+const requireBuiltin = createRequire(import.meta.url);
+const loadHttp = () => requireBuiltin('node:http') as typeof http;
+const loadHttps = () => requireBuiltin('node:https') as typeof http;
 
 /** Kubernetes reads at most this much of a probe's response body; so do we, then hang up. */
 const MAX_BODY_BYTES = 10 * 1024;
@@ -37,8 +41,7 @@ export function probeHttp(url: string, signal: AbortSignal, userAgent: string): 
       resolve({ ok: false, reason: `invalid URL ${url}` });
       return;
     }
-    // TLS is loaded only when a check needs it: most checks are plain http on loopback
-    const client: typeof http = parsed.protocol === 'https:' ? loadHttps() : http;
+    const client: typeof http = parsed.protocol === 'https:' ? loadHttps() : loadHttp();
     let status: number | undefined;
     let settled = false;
     const settle = (result: ProbeResult) => {

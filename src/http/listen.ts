@@ -7,8 +7,9 @@
 // cut off by the timeouts below, and the number of connections is bounded so that they cannot use
 // up the file descriptors the supervisor needs for its components.
 import { lstatSync, readFileSync } from 'node:fs';
+import type http from 'node:http';
 import type { RequestListener } from 'node:http';
-import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { cutOffSlowClients, NODE_CHECK_DISABLED_MS } from './slow-clients.js';
 import { throttledLog } from './throttled-log.js';
@@ -69,8 +70,11 @@ function readLimits(): string {
 }
 
 function createServer(app: RequestListener, options: ListenOptions): http.Server {
+  // loaded with the first server, not with this module: `run` binds its sockets before the first
+  // spawn and serves them after (run.ts)
+  const { createServer } = createRequire(import.meta.url)('node:http') as typeof http;
   // headers and request timeouts by our own timers, which exist only while a client owes us bytes
-  const server = http.createServer({ connectionsCheckingInterval: NODE_CHECK_DISABLED_MS }, app);
+  const server = createServer({ connectionsCheckingInterval: NODE_CHECK_DISABLED_MS }, app);
   cutOffSlowClients(server, serverTimeouts);
   server.headersTimeout = serverTimeouts.headersTimeout;
   server.requestTimeout = serverTimeouts.requestTimeout;
