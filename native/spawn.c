@@ -255,7 +255,12 @@ __attribute__((noinline, noreturn)) static void child_main(const spawn_request *
     int src = source[i];
     bool null_device = false;
     if (src < 0) {
-      if (i >= 3) continue;  // not passed on: closed, as with child_process
+      // not passed on: closed, whatever our descriptor of that number is (libuv leaves it, which
+      // passes on one of ours that is not close-on-exec, such as one a parent left to us)
+      if (i >= 3) {
+        close(i);
+        continue;
+      }
       src = open("/dev/null", (i == 0 ? O_RDONLY : O_RDWR) | O_CLOEXEC);
       if (src < 0) child_fail(report, errno);
       null_device = true;

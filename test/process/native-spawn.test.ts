@@ -170,6 +170,51 @@ describe('a child started by the addon', () => {
     await waitFor(() => ownFds() === fdsBefore, { message: `${fdsBefore} descriptors again (${ownFds()})` });
   });
 
+  test('a slot given as ignore is closed in the child, even where we hold a descriptor that is not close-on-exec', () => {
+    // Node marks the low descriptors it inherits close-on-exec, not the others: a Node started by
+    // a shell with fd 50 open holds it as a parent may hand s7supervisor one. It starts a child by
+    // the addon with slots 3-50 ignored and 51 a pipe.
+    const spawnModule = join(repoRoot, 'dist/src/process/spawn.js');
+    const reaperModule = join(repoRoot, 'dist/src/process/reaper.js');
+    const script = `
+      const { readFileSync } = await import('node:fs');
+      const { spawnProcess } = await import(${JSON.stringify(spawnModule)});
+      const { startReaper } = await import(${JSON.stringify(reaperModule)});
+      const reaper = startReaper();
+      const flags = /^flags:\\s*([0-7]+)/m.exec(readFileSync('/proc/self/fdinfo/50', 'utf8'))[1];
+      const stdio = Array.from({ length: 52 }, (_, fd) => (fd === 1 || fd === 51 ? 'pipe' : 'ignore'));
+      const child = await spawnProcess({
+        file: '/bin/sh',
+        args: ['-c', 'ls /proc/self/fd'],
+        env: { PATH: process.env.PATH },
+        stdio,
+        newGroup: true,
+      });
+      let out = '';
+      for await (const chunk of child.pipes.get(1)) out += chunk;
+      await child.exited;
+      reaper.stop();
+      process.stdout.write(JSON.stringify({ flags, fds: out.trim().split('\\n') }));
+      process.exit(0);
+    `;
+    const out = execFileSync(
+      'bash',
+      ['-c', 'exec "$0" --input-type=module -e "$1" 50</dev/null', process.execPath, script],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    const { flags, fds } = JSON.parse(out) as { flags: string; fds: string[] };
+    assert.equal(Number.parseInt(flags, 8) & 0o2000000, 0, 'the parent holds fd 50 without close-on-exec');
+    assert.ok(
+      ['0', '1', '2', '51'].every((fd) => fds.includes(fd)),
+      `the child's fds: ${fds.join(' ')}`,
+    );
+    assert.ok(!fds.includes('50'), `fd 50 is not passed on: the child's fds are ${fds.join(' ')}`);
+  });
+
   test('cannot start: a missing command, a directory of the PATH without it, a file that is not executable, one that is no program, a missing working directory: fatal, reaped, nothing left open', async () => {
     const fdsBefore = ownFds();
     const dir = makeTempDir('s7sup-native-fail-');
