@@ -20,9 +20,22 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (did the build run?)');
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+// Files that assert a latency under load run alone, after the rest: beside another test file on
+// a 2-core machine the scheduler, not the supervisor, sets their tail (CI once saw /livez p99 at
+// 69 ms under the HTTP storm with a neighbour running; alone it is 8-22 ms).
+const ALONE = ['chaos/http-abuse.test.js'];
+const alone = files.filter((file) => ALONE.some((name) => file.endsWith(name)));
+const together = files.filter((file) => !alone.includes(file));
+
+function run(group, concurrency) {
+  if (group.length === 0) return 0;
+  const result = spawnSync(
+    process.execPath,
+    ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...group],
+    { stdio: 'inherit' },
+  );
+  return result.status ?? 1;
+}
+
+const statuses = [run(together, 2), run(alone, 1)];
+process.exit(statuses.find((status) => status !== 0) ?? 0);

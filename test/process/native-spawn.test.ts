@@ -153,7 +153,12 @@ describe('a child started by the addon', () => {
       args: ['30'],
       stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'pipe'],
     });
-    await waitFor(() => statusField(child.pid, 'Name') === 'sleep', { message: 'sleep executed' });
+    // asleep, not only executed: right after exec the dynamic loader still opens its libraries (as
+    // fd 3, the lowest free one) and closes them again; it never waits interruptibly
+    await waitFor(
+      () => statusField(child.pid, 'Name') === 'sleep' && statusField(child.pid, 'State')?.startsWith('S'),
+      { message: 'sleep executed and asleep' },
+    );
     const passedOn = inheritable().filter((fd) => !['3', '4', '5'].includes(fd));
     assert.deepEqual(readdirSync(`/proc/${child.pid}/fd`).sort(), ['0', '1', '2', '5', ...passedOn].sort());
     assert.equal(readlinkSync(`/proc/${child.pid}/fd/0`), '/dev/null');

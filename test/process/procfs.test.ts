@@ -42,12 +42,28 @@ test('memory and process count are summed over the whole group', async () => {
       return '';
     }
   };
+  // and settled: after exec a sleep still maps its libraries, so its RSS grows for a moment (CI saw
+  // the two readings apart). Settled means every member asleep and the VmRSS sum the same twice.
+  const state = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return '';
+    }
+  };
+  let lastSum = -1;
   await waitFor(
     () => {
       const members = processGroupMembers(pgid);
-      return members.length === 4 && members.filter((pid) => comm(pid) === 'sleep').length === 3;
+      if (members.length !== 4 || members.filter((pid) => comm(pid) === 'sleep').length !== 3) return false;
+      if (!members.every((pid) => state(pid) === 'S')) return false;
+      const sum = members.reduce((total, pid) => total + vmRssBytes(pid), 0);
+      const settled = sum === lastSum;
+      lastSum = sum;
+      return settled;
     },
-    { message: '4 processes in the group, three of them sleep' },
+    { interval: 50, message: '4 processes in the group, three of them sleep, all asleep and settled' },
   );
   const stats = processGroupStats([pgid]).get(pgid);
   assert.ok(stats);
