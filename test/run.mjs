@@ -31,7 +31,13 @@ function run(group, concurrency) {
   if (group.length === 0) return 0;
   const result = spawnSync(
     process.execPath,
-    ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...group],
+    [
+      '--enable-source-maps',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-timeout=600000',
+      ...group,
+    ],
     { stdio: 'inherit' },
   );
   return result.status ?? 1;
