@@ -179,11 +179,8 @@ const launcher = await build({
 // probes): launch.ts puts it back into the environment before anything runs, so the components
 // inherit it as it was. One exec of /bin/sh (~1 ms); `node main.cjs` skips the line altogether.
 // (The moved name is unset when there is nothing to move: one set by hand must not be put back.)
-// For `run` it also gives Node the flag that keeps the young generation small
-// (src/cli/young-generation.ts): on the command line it costs nothing, from JavaScript it needs
-// node:v8 (~1.5 ms of start-up).
-const { YOUNG_GENERATION_FLAG } = await import(join(root, 'dist/src/cli/young-generation.js'));
-const SHELL_LINE = `":" //; if [ -n "$NODE_EXTRA_CA_CERTS" ]; then export ${MOVED_CA_VARIABLE}="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset ${MOVED_CA_VARIABLE}; fi; if [ "$1" = run ]; then exec node ${YOUNG_GENERATION_FLAG} "$0" "$@"; fi; exec node "$0" "$@"`;
+// No V8 flag here: run sets the one it wants after its first spawn (src/cli/young-generation.ts).
+const SHELL_LINE = `":" //; if [ -n "$NODE_EXTRA_CA_CERTS" ]; then export ${MOVED_CA_VARIABLE}="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS; else unset ${MOVED_CA_VARIABLE}; fi; exec node "$0" "$@"`;
 const NODE_HASHBANG = '#!/usr/bin/env node\n';
 const launcherText = launcher.outputFiles[0].text;
 if (!launcherText.startsWith(NODE_HASHBANG))

@@ -11,7 +11,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBundle } from './code-cache.js';
-import { keepYoungGenerationSmall } from './young-generation.js';
 
 /** written in by scripts/bundle.mjs: which bundle holds which command, and each one's build id */
 declare const S7SUPERVISOR_BUNDLES: {
@@ -39,9 +38,6 @@ const [first, second] = process.argv.slice(2);
 // `help COMMAND` prints the help of the command's own module
 const command = first === 'help' ? second : first;
 const bundle = command !== undefined && Object.hasOwn(commands, command) ? commands[command]! : others;
-// set before the bundle is compiled: V8 keys its code cache on the flags in effect, and run sets
-// this one anyway (young-generation.ts)
-if (command === 'run') keepYoungGenerationSmall();
 runBundle(join(dirname(fileURLToPath(import.meta.url)), bundle), {
   build: builds[bundle] ?? '',
   writeAfterMs: WRITE_CACHE_AFTER_MS,

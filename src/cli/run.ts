@@ -55,7 +55,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${runHelp}\n`);
     return 0;
   }
-  keepYoungGenerationSmall();
   // before anything starts: a bad token is a start-up error (exit 2), never a weak lock
   const token = parseControlToken(process.env.S7SUPERVISOR_CONTROL_TOKEN);
   if (!token.ok) throw new UsageError(token.message);
@@ -216,6 +215,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     setImmediate(() => {
       // a code cache still to be written gets what ran until now: the start-up, not the app
       startupDone();
+      // after the cache was made: V8 keys a cache on the flags in effect when it is made, and the
+      // next start compiles without this one
+      keepYoungGenerationSmall();
       if (live.servers.length === 0) early.stop();
       live.load();
       void import('../process/memory-trim.js').then(({ trimAfterFullCollections }) => {

@@ -5,10 +5,12 @@
 // factor is read each time V8 considers growing, so setting it to 1 once we run keeps the young
 // generation at its initial size; scavenges get more frequent and each stays as cheap.
 //
-// The installed command gives it on Node's command line (main.cjs's shell line, scripts/bundle.mjs):
-// node:v8, which setting it from JavaScript needs, costs ~1.5 ms of start-up (it loads streams,
-// heap snapshots and perf_hooks before anything else could). `node main.cjs run`, tsc's modules
-// and the tests get it from here.
+// Set once the first components are spawned (run.ts), from JavaScript: node:v8 loads streams, heap
+// snapshots and perf_hooks, which the start-up should not wait for. Not on Node's command line:
+// there it is in effect from Node's first allocation, the young generation never grows past 1 MiB
+// and more of the start-up's objects are promoted early; the restart soak then ended 41 MB above
+// its start instead of 15 (docs/performance.md, seventh pass). Given on the command line anyway,
+// it is left as it is.
 import { createRequire } from 'node:module';
 
 export const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1';

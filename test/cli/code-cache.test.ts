@@ -137,7 +137,7 @@ test('where the cache cannot be written, the bundle runs the same, every time, a
   assert.ok(existsSync(join(`${file}.cache`, '.')), 'still the folder');
 });
 
-test("the installed run's own cache: written by its first start, used by the next (the shell line's V8 flag is the same at both)", async (t) => {
+test("the installed run's own cache: written by its first start, used by the next (run's V8 flag, set after the cache is made, does not make V8 refuse it)", async (t) => {
   t.after(killAllStarted);
   // a copy of the installed command, so that its cache is this test's own; the addon and the
   // dependencies are the checkout's
@@ -160,10 +160,8 @@ test("the installed run's own cache: written by its first start, used by the nex
     return commandLine;
   };
   const commandLine = await start();
-  assert.ok(
-    commandLine.includes('--semi-space-growth-factor=1'),
-    `the shell line gives Node the flag: ${commandLine.join(' ')}`,
-  );
+  // run sets its V8 flag from JavaScript after the cache was made: none on the command line
+  assert.ok(commandLine[1]?.endsWith('main.cjs'), `a bare node: ${commandLine.join(' ')}`);
   await waitFor(() => existsSync(cache), { timeout: 5000, message: 'the cache written' });
   const written = { bytes: readFileSync(cache), mtimeMs: statSync(cache).mtimeMs };
   await start();
