@@ -42,7 +42,7 @@ export function runCli(
     bin?: string;
   } = {},
 ): RunningCli {
-  // asInstalled: through the bin's shell line (with its V8 flag), as users and the image run it
+  // asInstalled: through the bin's shell line, as users and the image run it
   const program = options.bin ? [options.bin] : options.asInstalled ? [cliPath] : [process.execPath, cliPath];
   const command = [...(options.prefix ?? []), ...program, ...args];
   const child = spawn(command[0]!, command.slice(1), {
