@@ -9,7 +9,7 @@
 // snapshots and perf_hooks, which the start-up should not wait for. Not on Node's command line:
 // there it is in effect from Node's first allocation, the young generation never grows past 1 MiB
 // and more of the start-up's objects are promoted early; the restart soak then ended 41 MB above
-// its start instead of 15 (docs/performance.md, seventh pass). Given on the command line anyway,
+// its start instead of 15-18 set from JavaScript (docs/performance.md, seventh pass). Given on the command line anyway,
 // it is left as it is.
 import { createRequire } from 'node:module';
 

@@ -118,14 +118,24 @@ export function childrenOf(parent: number): number[] {
   return children;
 }
 
+/** the state letter of /proc/PID/stat (R, S, D, Z…), or undefined when there is no such process */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2];
+  } catch {
+    return undefined;
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
-    return state !== 'Z';
   } catch {
     return false;
   }
+  const state = processState(pid);
+  return state !== undefined && state !== 'Z';
 }
 
 /** pids of live (non-zombie) processes whose process group is `pgid` */

@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { CLOCK_TICKS_PER_SECOND, pageSize, processGroupStats } from '../../src/process/procfs.js';
-import { killGroup, processGroupMembers } from '../helpers/processes.js';
+import { killGroup, processGroupMembers, processState } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const groups: number[] = [];
@@ -44,20 +44,12 @@ test('memory and process count are summed over the whole group', async () => {
   };
   // and settled: after exec a sleep still maps its libraries, so its RSS grows for a moment (CI saw
   // the two readings apart). Settled means every member asleep and the VmRSS sum the same twice.
-  const state = (pid: number) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    } catch {
-      return '';
-    }
-  };
   let lastSum = -1;
   await waitFor(
     () => {
       const members = processGroupMembers(pgid);
       if (members.length !== 4 || members.filter((pid) => comm(pid) === 'sleep').length !== 3) return false;
-      if (!members.every((pid) => state(pid) === 'S')) return false;
+      if (!members.every((pid) => processState(pid) === 'S')) return false;
       const sum = members.reduce((total, pid) => total + vmRssBytes(pid), 0);
       const settled = sum === lastSum;
       lastSum = sum;
