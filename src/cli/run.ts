@@ -46,6 +46,7 @@ import { releaseEarlySignals } from './early-signals.js';
 import { UsageError } from './errors.js';
 import { type LiveListeners, moveListeners } from './listeners.js';
 import { parseRunOptions, type RunOptions, runHelp } from './run-options.js';
+import { giveStartUpMemoryBack } from './start-up-memory.js';
 import { statusPageUrl } from './status-url.js';
 import { keepYoungGenerationSmall } from './young-generation.js';
 
@@ -208,6 +209,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   await new Promise((resolve) => setImmediate(resolve));
   // nothing listens (--port 0, tini mode without a socket): nothing to load unless a reload opens one
   let stopTrimming: (() => void) | undefined;
+  let restoreMemoryDefaults: (() => void) | undefined;
   // Two turns of the loop from now: the start below has spawned the first priority group, and the
   // records of its start have been written (the log writes on the next turn, and loading the app
   // is synchronous, ~10 ms, so it comes after them).
@@ -218,6 +220,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       // after the cache was made: V8 keys a cache on the flags in effect when it is made, and the
       // next start compiles without this one
       keepYoungGenerationSmall();
+      restoreMemoryDefaults = giveStartUpMemoryBack();
       if (live.servers.length === 0) early.stop();
       live.load();
       void import('../process/memory-trim.js').then(({ trimAfterFullCollections }) => {
@@ -232,6 +235,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   stats.stop();
   stopTrimming?.();
+  restoreMemoryDefaults?.();
   reaper.stop();
   watchdog?.close();
   feeds.sse.closeAll();
