@@ -70,8 +70,9 @@ const SLEEP = ['sleep', '100000'];
 /** Prometheus' default scrape interval */
 const SCRAPE_EVERY = 15;
 /**
- * After start-up V8's memory reducer runs a few garbage collections over some 30 s (each one a
- * burst of main-thread wake-ups waiting for its helper threads); the window starts after them.
+ * After start-up V8's memory reducer runs two or three garbage collections (each one a burst of
+ * main-thread wake-ups waiting for its helper threads): ~8 s after the start, since `run` tells V8
+ * when its start-up is over (src/cli/start-up-memory.ts). The window starts well after them.
  */
 const SETTLE_MS = 30_000;
 
