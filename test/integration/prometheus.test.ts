@@ -97,12 +97,14 @@ test('Prometheus scrapes the supervisor: up is 1 and s7supervisor_component_up h
     },
     { timeout: 60_000, interval: 250, message: fail('up{job="s7supervisor"} to be 1') },
   );
+  // startStack waits for /livez only: the scrape Prometheus last took may predate a component's
+  // start (ps starts after is and svg are ready), so wait for a scrape that has all three up
   const series = await waitFor(
     async () => {
       const found = await query('s7supervisor_component_up');
-      return found.length === 3 && found;
+      return found.length === 3 && found.every((s) => s.value[1] === '1') && found;
     },
-    { timeout: 30_000, interval: 250, message: fail('three s7supervisor_component_up series') },
+    { timeout: 30_000, interval: 250, message: fail('three s7supervisor_component_up series, each 1') },
   );
   assert.deepEqual(series.map((s) => s.metric.component).sort(), ['is', 'ps', 'svg']);
   for (const s of series) assert.equal(s.value[1], '1');
