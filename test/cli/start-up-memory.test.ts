@@ -4,8 +4,8 @@
 // --trace-gc's lines) come within 15 s of the last component's start, and resident memory falls.
 // Without the supervisor's hint they came 33 to 122 s after the start here (docs/performance.md).
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { rssBytes } from '../chaos/chaos.js';
 import { cliPath } from '../helpers/paths.js';
 import { killAllStarted, runCli } from '../helpers/processes.js';
 import { writeRegistry } from '../helpers/registry.js';
@@ -13,11 +13,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const COMPONENTS = 60;
 
-function residentMB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  assert.ok(match, `VmRSS of ${pid}`);
-  return Number(match[1]) / 1024;
-}
+const residentMB = (pid: number): number => rssBytes(pid) / 2 ** 20;
 
 test('the memory the start-up left behind goes back within seconds of the last start', async (t) => {
   t.after(killAllStarted);
